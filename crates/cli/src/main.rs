@@ -1,1 +1,69 @@
-fn main() {}
+//! `cdc-streamer`: reads the MySQL/MariaDB binlog, publishes change events to
+//! Kafka, and applies them to HubSpot and MySQL targets.
+//!
+//! The binary only parses flags, loads the config and wires crates together:
+//! - `commands/`: one file per subcommand.
+//! - `config`: the config file, assembled from each crate's section.
+//! - `shutdown`: SIGINT/SIGTERM handling.
+
+mod commands;
+mod config;
+mod shutdown;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cdc-streamer",
+    version,
+    about = "MySQL/MariaDB binlog change-data-capture to Kafka, HubSpot and MySQL targets"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stream binlog row changes to the Kafka topic, resuming from the checkpoint.
+    Reader(ConfigArg),
+    /// Publish a binlog range again (messages flagged as replay).
+    Replay(commands::replay::ReplayArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ConfigArg {
+    /// Path of the TOML config file.
+    #[arg(long, short, env = "CDC_STREAMER_CONFIG")]
+    pub config: PathBuf,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Reader(args) => commands::reader::run(&args.config).await,
+            Command::Replay(args) => commands::replay::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

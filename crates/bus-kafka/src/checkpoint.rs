@@ -1,0 +1,116 @@
+//! The reader's checkpoint, stored in a compacted topic keyed by source name.
+//!
+//! Keeping it in Kafka (rather than a local file) means a reader can move to
+//! another machine, and the checkpoint lives next to the data it describes.
+//! Loading reads the topic from the beginning to its end and keeps the last
+//! record for the key: compaction keeps that cheap.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use cdc_core::Checkpoint;
+
+use crate::admin;
+use crate::config::KafkaConfig;
+use crate::error::BusError;
+
+pub struct CheckpointStore {
+    config: KafkaConfig,
+    producer: FutureProducer,
+}
+
+impl CheckpointStore {
+    /// Opens the store, creating the compacted topic when missing.
+    pub async fn open(config: &KafkaConfig) -> Result<Self, BusError> {
+        admin::ensure_topic(config, &config.checkpoint_topic, 1, true).await?;
+        Ok(Self {
+            config: config.clone(),
+            producer: config.producer_config().create()?,
+        })
+    }
+
+    /// Writes `checkpoint` and waits for the broker's acknowledgement.
+    pub async fn save(&self, checkpoint: &Checkpoint) -> Result<(), BusError> {
+        let payload =
+            serde_json::to_vec(checkpoint).map_err(|e| BusError::Delivery(e.to_string()))?;
+        let record = FutureRecord::to(&self.config.checkpoint_topic)
+            .key(checkpoint.source.as_bytes())
+            .payload(&payload);
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| BusError::Delivery(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The last checkpoint written for `source`, if any.
+    pub async fn load(&self, source: &str) -> Result<Option<Checkpoint>, BusError> {
+        let config = self.config.clone();
+        let source = source.to_string();
+        tokio::task::spawn_blocking(move || load_blocking(&config, &source))
+            .await
+            .map_err(|e| BusError::Delivery(e.to_string()))?
+    }
+}
+
+fn load_blocking(config: &KafkaConfig, source: &str) -> Result<Option<Checkpoint>, BusError> {
+    let topic = &config.checkpoint_topic;
+    let consumer: BaseConsumer = config
+        .client_config()
+        .set(
+            "group.id",
+            format!("cdc-streamer-checkpoint-loader-{source}"),
+        )
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let partitions = admin::partition_count(config, topic)?
+        .ok_or_else(|| BusError::MissingTopic(topic.clone()))?;
+    let mut tpl = TopicPartitionList::new();
+    let mut ends: HashMap<i32, i64> = HashMap::new();
+    for p in 0..partitions as i32 {
+        let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+        if high > low {
+            ends.insert(p, high);
+            tpl.add_partition_offset(topic, p, Offset::Offset(low))?;
+        }
+    }
+    if ends.is_empty() {
+        return Ok(None);
+    }
+    consumer.assign(&tpl)?;
+    let mut last: Option<Checkpoint> = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ends.is_empty() {
+        if Instant::now() > deadline {
+            return Err(BusError::Delivery(format!(
+                "timed out reading checkpoint topic {topic}"
+            )));
+        }
+        let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let msg = msg?;
+        if msg.key() == Some(source.as_bytes()) {
+            if let Some(payload) = msg.payload() {
+                last =
+                    Some(
+                        serde_json::from_slice(payload).map_err(|e| BusError::BadCheckpoint {
+                            topic: topic.clone(),
+                            reason: e.to_string(),
+                        })?,
+                    );
+            }
+        }
+        if let Some(end) = ends.get(&msg.partition()) {
+            if msg.offset() + 1 >= *end {
+                ends.remove(&msg.partition());
+            }
+        }
+    }
+    Ok(last)
+}

@@ -1,0 +1,49 @@
+//! Sink-side consumption: a consumer group per sink, offsets committed by
+//! the sink only after its batch is applied or dead-lettered.
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::KafkaConfig;
+use crate::error::BusError;
+
+/// Creates a consumer in `group` subscribed to `topic`. Auto-commit is off:
+/// the sink commits explicitly with [`commit_offsets`].
+pub fn subscribe(
+    config: &KafkaConfig,
+    group: &str,
+    topic: &str,
+) -> Result<StreamConsumer, BusError> {
+    let consumer: StreamConsumer = config
+        .client_config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("max.poll.interval.ms", "600000")
+        .set("fetch.max.bytes", "8388608")
+        .set("queued.max.messages.kbytes", "16384")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    Ok(consumer)
+}
+
+/// Synchronously commits `next offset` per partition (`(partition, offset)`
+/// where offset is the next one to read).
+pub fn commit_offsets(
+    consumer: &StreamConsumer,
+    topic: &str,
+    offsets: &[(i32, i64)],
+) -> Result<(), BusError> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in offsets {
+        tpl.add_partition_offset(topic, *p, Offset::Offset(*o))?;
+    }
+    consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync)?;
+    Ok(())
+}
