@@ -8,12 +8,14 @@
 //!   position is released only when every message before it is acknowledged.
 //! - [`checkpoint`]: the reader's resume position, in a compacted topic.
 //! - [`consumer`]: what sinks read with: a consumer group, manual commits.
+//! - [`dlq`]: the dead-letter topic.
 //! - [`error`]: bus errors.
 
 pub mod admin;
 pub mod checkpoint;
 pub mod config;
 pub mod consumer;
+pub mod dlq;
 pub mod error;
 pub mod publisher;
 
