@@ -11,8 +11,12 @@
 //! - [`coalesce`]: folds many changes of one entity into one pending update,
 //!   inside a bounded window.
 
+pub mod coalesce;
 pub mod event;
+pub mod mapping;
 pub mod position;
 
+pub use coalesce::{CoalesceConfig, Drained, EntityKey, PendingUpdate, PushOutcome, Window};
 pub use event::{ChangeEvent, Checkpoint, Op, Row, SourceInfo};
+pub use mapping::{Flavor, MappingError, SinkMapping, TableMapping};
 pub use position::{BinlogPosition, Gtid, PositionParseError};
