@@ -183,6 +183,8 @@ impl TableDecoder {
             Value::Int(i) => match col.ty {
                 MYSQL_TYPE_ENUM => label(&col.labels, i),
                 MYSQL_TYPE_TIMESTAMP => timestamp(i, 0, 0),
+                // mysql_common reads signed MEDIUMINT without sign extension.
+                MYSQL_TYPE_INT24 if !unsigned && i >= 0x80_0000 => Json::from(i - 0x100_0000),
                 // INT24 and TIMESTAMP arrive as Int even when unsigned.
                 _ if unsigned && i < 0 => Json::from(i as u64),
                 _ => Json::from(i),
