@@ -1,1 +1,22 @@
-//! placeholder
+//! Support for the integration tests in `tests/`: they run against real parts, started by
+//! `deploy/local/test.sh` (MariaDB with a ROW binlog, the tansu broker, the HubSpot simulator),
+//! and each test says which part it needs by the helper it calls.
+//!
+//! Layout:
+//! - [`stack`]: the running test stack, read from the `CDC_TEST_*` variables that test.sh
+//!   exports; scratch databases so parallel tests never share tables; unique names.
+//! - [`kafka`]: topic creation, consumers in a group, draining a topic.
+//! - [`mariadb`]: a private, throw-away MariaDB server with the settings a test chooses, for
+//!   preconditions the shared server must not have (binlog off, STATEMENT format, …).
+//! - [`streamer`]: the real `cdc-streamer` binary as a child process (test.sh builds it).
+//!
+//! Helpers panic with a message instead of returning errors: a failed set-up is a failed test,
+//! and the message says what to fix.
+
+pub mod kafka;
+pub mod mariadb;
+pub mod stack;
+pub mod streamer;
+
+pub use mariadb::PrivateMariaDb;
+pub use stack::{unique, Schema, Stack};

@@ -12,10 +12,19 @@ pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("CDC_STREAMER_BIN") {
         return PathBuf::from(p);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
     let bin = target.join("debug").join("cdc-streamer");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p cdc-streamer` (deploy/local/test.sh does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p cdc-streamer` (deploy/local/test.sh does)",
+        bin.display()
+    );
     bin
 }
 
@@ -28,7 +37,11 @@ pub struct Streamer {
 impl Streamer {
     /// Starts `cdc-streamer ARGS…`, stdout and stderr appended to `log`.
     pub fn spawn(args: &[&str], log: &Path) -> Streamer {
-        let out = File::options().create(true).append(true).open(log).expect("log file");
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new(binary())
             .args(args)
@@ -58,17 +71,25 @@ impl Streamer {
                 return;
             }
             if let Some(status) = self.try_status() {
-                panic!("cdc-streamer exited ({status}) before logging `{needle}`:\n{}", self.log_text());
+                panic!(
+                    "cdc-streamer exited ({status}) before logging `{needle}`:\n{}",
+                    self.log_text()
+                );
             }
             if Instant::now() > deadline {
-                panic!("cdc-streamer did not log `{needle}` within {timeout:?}:\n{}", self.log_text());
+                panic!(
+                    "cdc-streamer did not log `{needle}` within {timeout:?}:\n{}",
+                    self.log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     fn try_status(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Waits for the process to exit on its own.
@@ -79,7 +100,10 @@ impl Streamer {
                 return s;
             }
             if Instant::now() > deadline {
-                panic!("cdc-streamer still running after {timeout:?}:\n{}", self.log_text());
+                panic!(
+                    "cdc-streamer still running after {timeout:?}:\n{}",
+                    self.log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -96,7 +120,10 @@ impl Streamer {
     /// SIGTERM, then wait for a graceful exit.
     pub async fn terminate(&mut self, timeout: Duration) -> ExitStatus {
         if let Some(c) = &self.child {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
         }
         self.wait_exit(timeout).await
     }
