@@ -205,7 +205,7 @@ async fn insert_update_delete_carry_before_and_after() {
     let db = stack.scratch_db("crud").await;
     let setup = ReaderSetup::new(&db, &["users", "user_cim_details"], &cdc_url());
     let _reader = setup.start_reader().await;
-    exec(&db, "INSERT INTO users (id, email, first_name, balance) VALUES (7, 'a@example.com', 'Ann', 1.25)").await;
+    exec(&db, "INSERT INTO users (signed_up_at, id, email, first_name, balance) VALUES (NOW(3), 7, 'a@example.com', 'Ann', 1.25)").await;
     exec(
         &db,
         "UPDATE users SET email = 'b@example.com', balance = balance - 2 WHERE id = 7",
@@ -270,13 +270,13 @@ async fn ddl_mid_stream_keeps_names_right_also_on_replay() {
     let setup = ReaderSetup::new(&db, &["users"], &cdc_url());
     let mut reader = setup.start_reader().await;
     let from = master_position().await;
-    exec(&db, "INSERT INTO users (id, email, first_name, last_name) VALUES (1, 'a@example.com', 'Ann', 'Lee')").await;
+    exec(&db, "INSERT INTO users (signed_up_at, id, email, first_name, last_name) VALUES (NOW(3), 1, 'a@example.com', 'Ann', 'Lee')").await;
     exec(
         &db,
         "ALTER TABLE users ADD COLUMN nickname VARCHAR(20) NULL AFTER first_name",
     )
     .await;
-    exec(&db, "INSERT INTO users (id, email, first_name, nickname, last_name) VALUES (2, 'b@example.com', 'Bob', 'bobby', 'Ray')").await;
+    exec(&db, "INSERT INTO users (signed_up_at, id, email, first_name, nickname, last_name) VALUES (NOW(3), 2, 'b@example.com', 'Bob', 'bobby', 'Ray')").await;
     let to = master_position().await;
     let live = setup.events(2).await;
     assert_eq!(live.len(), 2);
@@ -328,13 +328,13 @@ async fn kill_9_and_restart_loses_nothing() {
             let values: Vec<String> = (0..100u64)
                 .map(|i| {
                     let id = batch * 100 + i + 1;
-                    format!("({id}, 'u{id}@example.com', 'U{id}')")
+                    format!("(NOW(3), {id}, 'u{id}@example.com', 'U{id}')")
                 })
                 .collect();
             exec(
                 &writer_db,
                 &format!(
-                    "INSERT INTO users (id, email, first_name) VALUES {}",
+                    "INSERT INTO users (signed_up_at, id, email, first_name) VALUES {}",
                     values.join(",")
                 ),
             )

@@ -10,13 +10,15 @@
 --   is_paid        1 for ids divisible by 3
 --   birthday       NULL for ids divisible by 9
 --   tags           NULL for ids divisible by 5, else one to three ascending segment ids in 1..20
+--   phone          NULL for ids divisible by 4, else +1-555-<id>
+--   profile        JSON for ids divisible by 50, else NULL
 --   first_name     utf8mb4 throughout (accents, CJK), id 7 carries an emoji
 --   annual_purchase 0..10, NULL for ids divisible by 13
 
 START TRANSACTION;
 
 INSERT INTO users
-  (id, email, first_name, last_name, user_status, is_paid, balance, birthday, tags, notes, signed_up_at)
+  (id, email, first_name, last_name, phone, user_status, is_paid, balance, birthday, tags, profile, signed_up_at)
 SELECT
   seq,
   CONCAT('user', seq, '@example.com'),
@@ -34,6 +36,7 @@ SELECT
              'Johansson', 'Dubois', 'Tanaka', 'Silva', 'O''Brien', 'Novak', 'Schmidt', 'Costa',
              'Kim', 'Patel', 'Ivanova', 'Jensen', 'López', 'Chen')
   END,
+  CASE WHEN seq % 4 = 0 THEN NULL ELSE CONCAT('+1-555-', LPAD(seq, 4, '0')) END,
   CASE WHEN seq % 23 = 0 THEN 'C' WHEN seq % 41 = 0 THEN 'G' ELSE 'A' END,
   seq % 3 = 0,
   CAST(((seq * 7919) % 250000) / 100 AS DECIMAL(12,2)),
@@ -45,7 +48,7 @@ SELECT
     WHEN seq % 3 = 1 THEN CONCAT_WS(',', 1 + seq % 7, 8 + seq % 6)
     ELSE CONCAT_WS(',', 1 + seq % 7, 8 + seq % 6, 14 + seq % 7)
   END,
-  CASE WHEN seq % 50 = 0 THEN CONCAT('Imported from the legacy shop, batch ', seq DIV 50) END,
+  CASE WHEN seq % 50 = 0 THEN CONCAT('{"source": "legacy shop", "batch": ', seq DIV 50, '}') END,
   TIMESTAMP '2019-01-01 00:00:00' + INTERVAL (seq * 487211) SECOND
     + INTERVAL ((seq * 37) % 1000) * 1000 MICROSECOND
 FROM seq_1_to_300;
