@@ -59,17 +59,51 @@ impl CheckpointStore {
 
 fn load_blocking(config: &KafkaConfig, source: &str) -> Result<Option<Checkpoint>, BusError> {
     let topic = &config.checkpoint_topic;
+    let mut last: Option<Checkpoint> = None;
+    let mut bad = None;
+    scan_topic(config, topic, |record| {
+        if record.key == Some(source.as_bytes()) {
+            if let Some(payload) = record.payload {
+                match serde_json::from_slice(payload) {
+                    Ok(cp) => last = Some(cp),
+                    Err(e) => bad = Some(e.to_string()),
+                }
+            }
+        }
+    })?;
+    if let (None, Some(reason)) = (&last, bad) {
+        return Err(BusError::BadCheckpoint {
+            topic: topic.clone(),
+            reason,
+        });
+    }
+    Ok(last)
+}
+
+/// One record met by [`scan_topic`].
+pub struct Scanned<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub payload: Option<&'a [u8]>,
+}
+
+/// Reads every partition of `topic` from its start to the end it had when
+/// the scan began, calling `f` per record (blocking; no consumer group state
+/// is committed). Used for the checkpoint and the dead-letter listing.
+pub fn scan_topic(
+    config: &KafkaConfig,
+    topic: &str,
+    mut f: impl FnMut(Scanned<'_>),
+) -> Result<(), BusError> {
     let consumer: BaseConsumer = config
         .client_config()
-        .set(
-            "group.id",
-            format!("cdc-streamer-checkpoint-loader-{source}"),
-        )
+        .set("group.id", "cdc-streamer-scan")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .create()?;
     let partitions = admin::partition_count(config, topic)?
-        .ok_or_else(|| BusError::MissingTopic(topic.clone()))?;
+        .ok_or_else(|| BusError::MissingTopic(topic.to_string()))?;
     let mut tpl = TopicPartitionList::new();
     let mut ends: HashMap<i32, i64> = HashMap::new();
     for p in 0..partitions as i32 {
@@ -80,37 +114,32 @@ fn load_blocking(config: &KafkaConfig, source: &str) -> Result<Option<Checkpoint
         }
     }
     if ends.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
     consumer.assign(&tpl)?;
-    let mut last: Option<Checkpoint> = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut deadline = Instant::now() + Duration::from_secs(30);
     while !ends.is_empty() {
         if Instant::now() > deadline {
             return Err(BusError::Delivery(format!(
-                "timed out reading checkpoint topic {topic}"
+                "timed out reading topic {topic}"
             )));
         }
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
             continue;
         };
         let msg = msg?;
-        if msg.key() == Some(source.as_bytes()) {
-            if let Some(payload) = msg.payload() {
-                last =
-                    Some(
-                        serde_json::from_slice(payload).map_err(|e| BusError::BadCheckpoint {
-                            topic: topic.clone(),
-                            reason: e.to_string(),
-                        })?,
-                    );
-            }
-        }
+        deadline = Instant::now() + Duration::from_secs(30);
+        f(Scanned {
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key(),
+            payload: msg.payload(),
+        });
         if let Some(end) = ends.get(&msg.partition()) {
             if msg.offset() + 1 >= *end {
                 ends.remove(&msg.partition());
             }
         }
     }
-    Ok(last)
+    Ok(())
 }

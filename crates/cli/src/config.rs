@@ -11,6 +11,8 @@ use serde::Deserialize;
 use cdc_bus_kafka::KafkaConfig;
 use cdc_source_mysql::SourceConfig;
 
+use crate::sink::SinkConfig;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
@@ -23,8 +25,7 @@ pub struct AppConfig {
     pub log: LogConfig,
     /// Sinks by name (`[sinks.hubspot]`, `[sinks.crm]`).
     #[serde(default)]
-    #[allow(dead_code)] // read by the sink command (next step)
-    pub sinks: BTreeMap<String, toml::Value>,
+    pub sinks: BTreeMap<String, SinkConfig>,
 }
 
 /// `[log]`: level and format of the service logs.
@@ -68,6 +69,9 @@ impl AppConfig {
         let cfg: AppConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         cfg.source.table_pairs()?;
         cfg.source.time_zone_offset_secs()?;
+        for (name, sink) in &cfg.sinks {
+            sink.validate(name)?;
+        }
         Ok(cfg)
     }
 }

@@ -9,6 +9,7 @@
 mod commands;
 mod config;
 mod shutdown;
+mod sink;
 
 use std::path::PathBuf;
 
@@ -29,8 +30,23 @@ struct Cli {
 enum Command {
     /// Stream binlog row changes to the Kafka topic, resuming from the checkpoint.
     Reader(ConfigArg),
+    /// Apply the change topic to the configured sinks (HubSpot, MySQL targets).
+    Sink(SinkArgs),
+    /// Inspect and replay the dead-letter topic.
+    #[command(subcommand)]
+    Dlq(commands::dlq::DlqCommand),
     /// Publish a binlog range again (messages flagged as replay).
     Replay(commands::replay::ReplayArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SinkArgs {
+    /// Path of the TOML config file.
+    #[arg(long, short, env = "CDC_STREAMER_CONFIG")]
+    pub config: PathBuf,
+    /// Run only these sinks (names of `[sinks.<name>]`, comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
 }
 
 #[derive(clap::Args)]
@@ -55,7 +71,9 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Reader(args) => commands::reader::run(&args.config).await,
+            Command::Sink(args) => commands::sink::run(&args.config, args.only).await,
             Command::Replay(args) => commands::replay::run(args).await,
+            Command::Dlq(cmd) => commands::dlq::run(cmd).await,
         }
     });
     match result {

@@ -117,6 +117,16 @@ impl HubSpotClient {
         deliver(&Archive(self.operations()), inputs).await
     }
 
+    /// Which of these id-property values exist as contacts (at most 100 per
+    /// call are sent; more are looked up in several calls).
+    pub async fn existing(&self, ids: &[String]) -> Result<Vec<String>, HubSpotError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(crate::request_builder::MAX_BATCH_INPUTS) {
+            found.extend(crate::operations::existing(&self.operations(), chunk).await?);
+        }
+        Ok(found)
+    }
+
     fn operations(&self) -> Operations<'_, HttpService> {
         Operations {
             dispatcher: &self.inner.dispatcher,

@@ -102,6 +102,55 @@ impl<T: Transport> BatchService<ArchiveInput> for Archive<'_, T> {
     }
 }
 
+/// Which of `ids` (values of the id property) exist as contacts: one
+/// `batch/read` of at most 100 ids. Used before updating a contact from a
+/// secondary table alone, so such a change never creates a contact.
+pub async fn existing<T: Transport>(
+    ops: &Operations<'_, T>,
+    ids: &[String],
+) -> Result<Vec<String>, HubSpotError> {
+    let inputs: Vec<ArchiveInput> = ids
+        .iter()
+        .map(|id| ArchiveInput {
+            id: id.clone(),
+            tag: 0,
+        })
+        .collect();
+    let read = ops.requests.read_ids(&inputs);
+    let delivered = ops.dispatcher.send(&read).await?;
+    match delivered.answer {
+        Answer::Accepted(response) => {
+            let body = parse_batch(&read, &response.body)?;
+            let found: Vec<String> = body
+                .results
+                .iter()
+                .filter_map(|r| r.properties.get(ops.id_property))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                        .to_lowercase()
+                })
+                .collect();
+            // Answer in the caller's spelling (HubSpot lowercases emails).
+            Ok(ids
+                .iter()
+                .filter(|id| found.contains(&id.to_lowercase()))
+                .cloned()
+                .collect())
+        }
+        Answer::Refused(rejection) if rejection.status == 404 => Ok(Vec::new()),
+        Answer::Refused(rejection) => {
+            batch_refusal::<ArchiveInput>(&read, rejection).and_then(|_| {
+                Err(HubSpotError::InvalidResponse {
+                    what: read.what.to_string(),
+                    reason: "contacts lookup refused".into(),
+                })
+            })
+        }
+    }
+}
+
 /// A `Sent` with the request counts of `delivered`; the caller sets the
 /// reply.
 fn counted<I>(delivered: &Delivered) -> Sent<I> {
