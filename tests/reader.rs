@@ -2,113 +2,13 @@
 //! Kafka-protocol broker of the test stack, through the real `cdc-streamer`
 //! binary. Each test has its own database, topics, source name and replica id.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use cdc_tests::kafka::consume_all;
-use cdc_tests::streamer::Streamer;
+use cdc_tests::pipeline::{Pipeline, WAIT};
 use cdc_tests::{unique, PrivateMariaDb, Stack};
 use mysql_async::prelude::*;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(60);
-
-/// One test's reader set-up: a config file in its own directory.
-struct ReaderSetup {
-    dir: PathBuf,
-    config: PathBuf,
-    topic: String,
-    db: String,
-}
-
-impl ReaderSetup {
-    fn new(db: &str, tables: &[&str], url: &str) -> ReaderSetup {
-        let stack = Stack::get();
-        let name = unique("rd");
-        let dir = stack.dir.join("tests").join(&name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let topic = format!("{name}.changes");
-        let tables_toml = tables
-            .iter()
-            .map(|t| format!("\"{db}.{t}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let server_id = 10_000 + (std::process::id() % 1000) * 50 + (rand_u32() % 50);
-        let config = dir.join("cdc-streamer.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[source]
-name = "{name}"
-url = "{url}"
-server_id = {server_id}
-tables = [{tables_toml}]
-start = "current"
-heartbeat_secs = 1
-
-[source.keys]
-"{db}.users" = "id"
-"{db}.user_cim_details" = "user_id"
-
-[kafka]
-brokers = "{brokers}"
-topic = "{topic}"
-partitions = 3
-checkpoint_topic = "{name}.checkpoints"
-dlq_topic = "{name}.dlq"
-checkpoint_interval_ms = 200
-"#,
-                brokers = stack.brokers
-            ),
-        )
-        .unwrap();
-        ReaderSetup {
-            dir,
-            config,
-            topic,
-            db: db.to_string(),
-        }
-    }
-
-    fn spawn(&self, args: &[&str]) -> Streamer {
-        let mut all = args.to_vec();
-        let cfg = self.config.to_str().unwrap();
-        all.extend_from_slice(&["--config", cfg]);
-        Streamer::spawn(&all, &self.dir.join("streamer.log"))
-    }
-
-    async fn start_reader(&self) -> Streamer {
-        let mut s = self.spawn(&["reader"]);
-        s.wait_for_log("binlog stream opened", WAIT).await;
-        s
-    }
-
-    async fn events(&self, n: usize) -> Vec<Value> {
-        consume_all(&Stack::get().brokers, &self.topic, n, WAIT)
-            .await
-            .into_iter()
-            .map(|(key, payload, _, _)| {
-                let v: Value =
-                    serde_json::from_slice(&payload.expect("payload")).expect("JSON payload");
-                assert_eq!(
-                    key.as_deref(),
-                    Some(v["key"].as_str().unwrap().as_bytes()),
-                    "message key is the routing key"
-                );
-                v
-            })
-            .collect()
-    }
-}
-
-fn rand_u32() -> u32 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    n ^ (n >> 7)
-}
 
 fn cdc_url() -> String {
     Stack::get().mysql_url_as("cdc", "cdc", None)
@@ -157,7 +57,7 @@ async fn every_column_type_round_trips_exactly() {
         ) DEFAULT CHARSET=utf8mb4",
     )
     .await;
-    let setup = ReaderSetup::new(&db, &["types"], &cdc_url());
+    let setup = Pipeline::reader(&db, &["types"], &cdc_url());
     let _reader = setup.start_reader().await;
     exec(
         &db,
@@ -203,7 +103,7 @@ async fn every_column_type_round_trips_exactly() {
 async fn insert_update_delete_carry_before_and_after() {
     let stack = Stack::get();
     let db = stack.scratch_db("crud").await;
-    let setup = ReaderSetup::new(&db, &["users", "user_cim_details"], &cdc_url());
+    let setup = Pipeline::reader(&db, &["users", "user_cim_details"], &cdc_url());
     let _reader = setup.start_reader().await;
     exec(&db, "INSERT INTO users (signed_up_at, id, email, first_name, balance) VALUES (NOW(3), 7, 'a@example.com', 'Ann', 1.25)").await;
     exec(
@@ -267,7 +167,7 @@ async fn insert_update_delete_carry_before_and_after() {
 async fn ddl_mid_stream_keeps_names_right_also_on_replay() {
     let stack = Stack::get();
     let db = stack.scratch_db("ddl").await;
-    let setup = ReaderSetup::new(&db, &["users"], &cdc_url());
+    let setup = Pipeline::reader(&db, &["users"], &cdc_url());
     let mut reader = setup.start_reader().await;
     let from = master_position().await;
     exec(&db, "INSERT INTO users (signed_up_at, id, email, first_name, last_name) VALUES (NOW(3), 1, 'a@example.com', 'Ann', 'Lee')").await;
@@ -319,7 +219,7 @@ async fn ddl_mid_stream_keeps_names_right_also_on_replay() {
 async fn kill_9_and_restart_loses_nothing() {
     let stack = Stack::get();
     let db = stack.scratch_db("kill").await;
-    let setup = ReaderSetup::new(&db, &["users"], &cdc_url());
+    let setup = Pipeline::reader(&db, &["users"], &cdc_url());
     let mut reader = setup.start_reader().await;
     let total = 3_000u64;
     let writer_db = db.clone();
@@ -376,10 +276,9 @@ async fn kill_9_and_restart_loses_nothing() {
     println!(
         "kill -9: {total} rows, {dups} resent duplicates (bounded by the checkpoint interval)"
     );
-    let _ = setup.db.len();
 }
 
-async fn expect_failure(setup: &ReaderSetup, needles: &[&str]) {
+async fn expect_failure(setup: &Pipeline, needles: &[&str]) {
     let mut s = setup.spawn(&["reader"]);
     let status = s.wait_exit(WAIT).await;
     let log = s.log_text();
@@ -392,7 +291,7 @@ async fn expect_failure(setup: &ReaderSetup, needles: &[&str]) {
 #[tokio::test]
 async fn binlog_disabled_is_reported_with_the_fix() {
     let server = PrivateMariaDb::start(&[]);
-    let setup = ReaderSetup::new("mysql", &["user"], &server.url());
+    let setup = Pipeline::reader("mysql", &["user"], &server.url());
     expect_failure(&setup, &["log_bin=OFF", "log-bin"]).await;
 }
 
@@ -403,7 +302,7 @@ async fn statement_format_is_reported_with_the_fix() {
         "--binlog-format=STATEMENT",
         "--server-id=9",
     ]);
-    let setup = ReaderSetup::new("mysql", &["user"], &server.url());
+    let setup = Pipeline::reader("mysql", &["user"], &server.url());
     expect_failure(&setup, &["binlog_format is STATEMENT", "binlog_format=ROW"]).await;
 }
 
@@ -415,7 +314,7 @@ async fn minimal_row_image_is_reported_with_the_fix() {
         "--binlog-row-image=MINIMAL",
         "--server-id=9",
     ]);
-    let setup = ReaderSetup::new("mysql", &["user"], &server.url());
+    let setup = Pipeline::reader("mysql", &["user"], &server.url());
     expect_failure(
         &setup,
         &["binlog_row_image is MINIMAL", "binlog_row_image=FULL"],
@@ -425,14 +324,14 @@ async fn minimal_row_image_is_reported_with_the_fix() {
 
 #[tokio::test]
 async fn unreachable_server_and_wrong_password_are_reported() {
-    let setup = ReaderSetup::new("app", &["users"], "mysql://cdc:cdc@127.0.0.1:1");
+    let setup = Pipeline::reader("app", &["users"], "mysql://cdc:cdc@127.0.0.1:1");
     expect_failure(
         &setup,
         &["cannot connect to MySQL at mysql://cdc:***@127.0.0.1:1"],
     )
     .await;
     let url = Stack::get().mysql_url_as("cdc", "wrong-password", None);
-    let setup = ReaderSetup::new("app", &["users"], &url);
+    let setup = Pipeline::reader("app", &["users"], &url);
     expect_failure(&setup, &["cannot connect to MySQL", "Access denied"]).await;
 }
 
@@ -450,10 +349,10 @@ async fn missing_privileges_and_tables_are_reported() {
         .await
         .unwrap();
     conn.disconnect().await.ok();
-    let setup = ReaderSetup::new("app", &["users"], &stack.mysql_url_as(&user, "pw", None));
+    let setup = Pipeline::reader("app", &["users"], &stack.mysql_url_as(&user, "pw", None));
     expect_failure(&setup, &["REPLICATION SLAVE", "GRANT REPLICATION SLAVE"]).await;
 
-    let setup = ReaderSetup::new("app", &["no_such_table"], &cdc_url());
+    let setup = Pipeline::reader("app", &["no_such_table"], &cdc_url());
     expect_failure(&setup, &["app.no_such_table", "does not exist"]).await;
 }
 
@@ -461,7 +360,7 @@ async fn missing_privileges_and_tables_are_reported() {
 async fn a_purged_position_names_the_recovery() {
     let stack = Stack::get();
     let db = stack.scratch_db("purged").await;
-    let setup = ReaderSetup::new(&db, &["users"], &cdc_url());
+    let setup = Pipeline::reader(&db, &["users"], &cdc_url());
     let mut replay = setup.spawn(&[
         "replay",
         "--from",

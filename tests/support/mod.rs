@@ -8,13 +8,19 @@
 //! - [`kafka`]: topic creation, consumers in a group, draining a topic.
 //! - [`mariadb`]: a private, throw-away MariaDB server with the settings a test chooses, for
 //!   preconditions the shared server must not have (binlog off, STATEMENT format, …).
+//! - [`sim`]: a private HubSpot simulator per test, and `eventually`.
+//! - [`pipeline`]: a test's own config file (source, topics, sinks) and processes.
+//! - [`converge`]: the convergence check (source vs contacts vs crm rows).
 //! - [`streamer`]: the real `cdc-streamer` binary as a child process (test.sh builds it).
 //!
 //! Helpers panic with a message instead of returning errors: a failed set-up is a failed test,
 //! and the message says what to fix.
 
+pub mod converge;
 pub mod kafka;
 pub mod mariadb;
+pub mod pipeline;
+pub mod sim;
 pub mod stack;
 pub mod streamer;
 

@@ -37,6 +37,11 @@ pub struct Streamer {
 impl Streamer {
     /// Starts `cdc-streamer ARGS…`, stdout and stderr appended to `log`.
     pub fn spawn(args: &[&str], log: &Path) -> Streamer {
+        Streamer::spawn_with_env(args, log, &[])
+    }
+
+    /// Like [`spawn`](Self::spawn), with extra environment variables.
+    pub fn spawn_with_env(args: &[&str], log: &Path, env: &[(&str, &str)]) -> Streamer {
         let out = File::options()
             .create(true)
             .append(true)
@@ -46,6 +51,7 @@ impl Streamer {
         let child = Command::new(binary())
             .args(args)
             .env("RUST_LOG", "info,cdc_source_mysql=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

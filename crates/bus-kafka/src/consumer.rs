@@ -9,20 +9,34 @@ use crate::error::BusError;
 
 /// Creates a consumer in `group` subscribed to `topic`. Auto-commit is off:
 /// the sink commits explicitly with [`commit_offsets`].
+///
+/// `instance` turns on static membership (`group.instance.id`): a process
+/// restarted after a crash takes its predecessor's place in the group at
+/// once, instead of waiting for the dead member to be expired — which some
+/// brokers (tansu) never do. Two live processes must never share one.
 pub fn subscribe(
     config: &KafkaConfig,
     group: &str,
     topic: &str,
+    instance: Option<&str>,
 ) -> Result<StreamConsumer, BusError> {
-    let consumer: StreamConsumer = config
-        .client_config()
+    let mut client = config.client_config();
+    if let Some(id) = instance {
+        client.set("group.instance.id", id);
+    }
+    let consumer: StreamConsumer = client
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .set("max.poll.interval.ms", "600000")
+        // Also the rebalance timeout: how long a rebalance waits for members
+        // that died without leaving (SIGKILL). A sink stuck retrying a write
+        // longer than this drops out of the group and rejoins; its window is
+        // then re-read (at-least-once; the MySQL sink filters by its own
+        // stored offsets).
+        .set("max.poll.interval.ms", "30000")
         .set("fetch.max.bytes", "8388608")
         .set("queued.max.messages.kbytes", "16384")
         .create()?;

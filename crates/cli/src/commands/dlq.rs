@@ -98,7 +98,7 @@ async fn replay(path: PathBuf, sink: String) -> Result<()> {
     let kafka = &config.kafka;
     let dlq = DeadLetterWriter::open(kafka).await?;
     let group = format!("cdc-dlq-replay-{sink}");
-    let consumer: StreamConsumer = consumer::subscribe(kafka, &group, &kafka.dlq_topic)?;
+    let consumer: StreamConsumer = consumer::subscribe(kafka, &group, &kafka.dlq_topic, None)?;
     // Stop at the end the topic has now: letters refused again are appended
     // and must wait for the next replay, not loop.
     let ends = end_offsets(&consumer, &kafka.dlq_topic)?;

@@ -36,6 +36,13 @@ pub struct SinkConfig {
     /// processes with the same group to share the topic's partitions.
     #[serde(default)]
     pub group: Option<String>,
+    /// Static group membership id of this process (`group.instance.id`).
+    /// Default: `<group>@<hostname>`, so a crashed sink that restarts takes
+    /// its own place back at once. When running several processes of one
+    /// sink on the same host, give each its own (environment variable
+    /// `CDC_SINK_INSTANCE` overrides this key).
+    #[serde(default)]
+    pub instance_id: Option<String>,
     /// Set to `false` to keep the section but not run the sink.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -61,6 +68,19 @@ impl SinkConfig {
         self.group
             .clone()
             .unwrap_or_else(|| format!("cdc-sink-{name}"))
+    }
+
+    /// The static membership id (see `instance_id`).
+    pub fn instance(&self, name: &str) -> String {
+        if let Ok(id) = std::env::var("CDC_SINK_INSTANCE") {
+            return format!("{id}-{name}");
+        }
+        self.instance_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "localhost".into());
+            format!("{}@{host}", self.group(name))
+        })
     }
 
     /// Whole-sink checks the field types cannot express.

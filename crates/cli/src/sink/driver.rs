@@ -49,7 +49,8 @@ pub async fn run_sink(
         SinkKind::Mysql => "row",
     };
     let route = MappingRoute::new(config.tables.clone(), config.kind.flavor(), entity);
-    let consumer = consumer::subscribe(kafka, &group, &topic)?;
+    let instance = config.instance(name);
+    let consumer = consumer::subscribe(kafka, &group, &topic, Some(&instance))?;
     info!(sink = name, %group, %topic, "sink started");
 
     let mut window = Window::new(config.window.clone());

@@ -1,0 +1,229 @@
+//! The sink worker end to end: MariaDB → reader → broker → sinks → the
+//! HubSpot simulator and a MySQL target, all real processes. Each test has
+//! its own source and target databases, topics, consumer groups and
+//! simulator.
+
+use std::time::Duration;
+
+use cdc_tests::converge::{contacts_match, crm_matches};
+use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
+use cdc_tests::sim::{eventually, PrivateSim};
+use cdc_tests::stack::Schema;
+use cdc_tests::Stack;
+use mysql_async::prelude::*;
+use serde_json::json;
+
+async fn exec(db: &str, sql: &str) {
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(db).as_str()).await.unwrap();
+    conn.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.disconnect().await.ok();
+}
+
+/// `n` users with ids `from..from+n` and a cim row for every other one.
+async fn insert_users(db: &str, from: u64, n: u64) {
+    let users: Vec<String> = (from..from + n)
+        .map(|id| {
+            format!(
+                "({id}, 'User{id}@Example.com', 'Fïrst{id}', {last}, '+1-555-{id}', {paid}, '19{yy:02}-0{m}-1{d}', '2024-01-02 03:04:05.{ms:03}', {tags}, '{bal}.{c:02}')",
+                last = if id % 7 == 0 { "NULL".to_string() } else { format!("'Läst{id} 😀'") },
+                paid = id % 2,
+                yy = id % 90 + 10,
+                m = id % 9 + 1,
+                d = id % 9,
+                ms = id % 1000,
+                tags = if id % 5 == 0 { "NULL".to_string() } else { format!("'{}, {}'", id % 20 + 1, (id + 3) % 20 + 1) },
+                bal = id * 3,
+                c = id % 100,
+            )
+        })
+        .collect();
+    exec(
+        db,
+        &format!(
+            "INSERT INTO users (id, email, first_name, last_name, phone, is_paid, birthday, signed_up_at, tags, balance) VALUES {}",
+            users.join(",")
+        ),
+    )
+    .await;
+    let cims: Vec<String> = (from..from + n)
+        .filter(|id| id % 2 == 0)
+        .map(|id| format!("({id}, 'Co {id}', 'Job {id}', 'Country {id}', {}, {}, '{}')", id % 11, if id % 4 == 0 { "NULL" } else { "'+49'" }, id * 7))
+        .collect();
+    if !cims.is_empty() {
+        exec(
+            db,
+            &format!(
+                "INSERT INTO user_cim_details (user_id, company, job_title, country, annual_purchase, tel_area_code, tel) VALUES {}",
+                cims.join(",")
+            ),
+        )
+        .await;
+    }
+}
+
+struct Setup {
+    source: String,
+    target: String,
+    sim: PrivateSim,
+    pipeline: Pipeline,
+}
+
+async fn setup(sim_flags: &[&str]) -> Setup {
+    let stack = Stack::get();
+    let source = stack.scratch_db("src").await;
+    let target = stack.scratch_db_with("crm", &[Schema::Crm]).await;
+    let sim = PrivateSim::start(sim_flags).await;
+    let pipeline = Pipeline::new(Parts {
+        db: &source,
+        tables: &["users", "user_cim_details"],
+        source_url: stack.mysql_url_as("cdc", "cdc", None),
+        sim: Some(&sim),
+        target_db: Some(&target),
+        source_extra: "",
+    });
+    Setup { source, target, sim, pipeline }
+}
+
+async fn converged(s: &Setup) {
+    let r = eventually(WAIT, || async { contacts_match(&s.source, &s.sim).await }).await;
+    assert!(r.is_ok(), "HubSpot did not converge: {}", r.unwrap_err());
+    let r = eventually(WAIT, || async { crm_matches(&s.source, &s.target).await }).await;
+    assert!(r.is_ok(), "crm did not converge: {}", r.unwrap_err());
+}
+
+#[tokio::test]
+async fn writes_updates_and_deletes_converge_to_hubspot_and_crm() {
+    let s = setup(&[]).await;
+    let _reader = s.pipeline.start_reader().await;
+    let _sink = s.pipeline.start_sink().await;
+    insert_users(&s.source, 1, 60).await;
+    exec(&s.source, "UPDATE users SET email = CONCAT('new', id, '@example.com'), balance = balance + 1 WHERE id % 3 = 0").await;
+    exec(&s.source, "UPDATE user_cim_details SET company = 'Renamed', annual_purchase = NULL WHERE user_id % 4 = 0").await;
+    exec(&s.source, "UPDATE users SET user_status = 'C' WHERE id IN (5, 6)").await;
+    exec(&s.source, "UPDATE users SET user_status = 'G' WHERE id = 8").await;
+    exec(&s.source, "DELETE FROM users WHERE id IN (10, 11)").await;
+    exec(&s.source, "DELETE FROM user_cim_details WHERE user_id = 12").await;
+    exec(&s.source, "UPDATE users SET first_name = NULL, phone = NULL, birthday = NULL, tags = '' WHERE id = 13").await;
+    converged(&s).await;
+    // A closed user who comes back is synced again.
+    exec(&s.source, "UPDATE users SET user_status = 'A' WHERE id = 5").await;
+    converged(&s).await;
+    assert!(s.sim.contacts().await.contains_key(&5));
+}
+
+#[tokio::test]
+async fn one_invalid_email_in_a_batch_of_100_is_dead_lettered_alone() {
+    let s = setup(&[]).await;
+    let _reader = s.pipeline.start_reader().await;
+    // All 100 in one transaction, so they reach HubSpot as one batch.
+    insert_users(&s.source, 1, 100).await;
+    exec(&s.source, "UPDATE users SET email = 'not-an-email' WHERE id = 42").await;
+    let _sink = s.pipeline.start_sink().await;
+    let r = eventually(WAIT, || async {
+        let n = s.sim.contacts().await.len();
+        if n == 99 {
+            Ok(())
+        } else {
+            Err(format!("{n} contacts"))
+        }
+    })
+    .await;
+    assert!(r.is_ok(), "expected the 99 good contacts: {r:?}");
+    assert!(!s.sim.contacts().await.contains_key(&42));
+    let letters = s.pipeline.dead_letters(2, Duration::from_secs(10)).await;
+    let hubspot: Vec<_> = letters.iter().filter(|l| l["sink"] == "hubspot").collect();
+    assert_eq!(hubspot.len(), 1, "exactly the bad record is dead-lettered: {letters:#?}");
+    assert_eq!(hubspot[0]["key"], "42");
+    assert!(hubspot[0]["details"].to_string().contains("INVALID_EMAIL"), "{}", hubspot[0]);
+    assert!(!hubspot[0]["sources"].as_array().unwrap().is_empty(), "the letter says where it came from");
+    // The MySQL target takes the email as it is.
+    let r = eventually(WAIT, || async { crm_matches(&s.source, &s.target).await }).await;
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[tokio::test]
+async fn rate_limit_and_5xx_storms_lose_nothing() {
+    // 5 requests per second at most, a third of all answers a 503.
+    let s = setup(&["--rate-limit", "5", "--rate-window-ms", "1000", "--error-rate", "0.3", "--error-status", "503"]).await;
+    let _reader = s.pipeline.start_reader().await;
+    let _sink = s.pipeline.start_sink().await;
+    for batch in 0..6 {
+        insert_users(&s.source, batch * 50 + 1, 50).await;
+        exec(&s.source, &format!("UPDATE users SET balance = balance + 1 WHERE id > {}", batch * 50)).await;
+    }
+    converged(&s).await;
+    let stats = s.sim.stats().await;
+    assert!(stats["faults_injected"].as_u64().unwrap() > 0, "the storm happened: {stats}");
+    let letters = s.pipeline.dead_letters(1, Duration::from_secs(3)).await;
+    assert!(letters.is_empty(), "transient failures never dead-letter: {letters:#?}");
+}
+
+#[tokio::test]
+async fn a_sink_restarted_mid_stream_applies_nothing_twice_in_mysql() {
+    let s = setup(&[]).await;
+    // Every write the sink makes to crm.users is logged by a trigger: a
+    // change applied twice would show as the same (user, balance) twice.
+    exec(&s.target, "CREATE TABLE applied (user_id BIGINT UNSIGNED, balance DECIMAL(12,2))").await;
+    exec(&s.target, "CREATE TRIGGER log_ins AFTER INSERT ON users FOR EACH ROW INSERT INTO applied VALUES (NEW.user_id, NEW.balance)").await;
+    exec(
+        &s.target,
+        "CREATE TRIGGER log_upd AFTER UPDATE ON users FOR EACH ROW INSERT INTO applied SELECT NEW.user_id, NEW.balance FROM DUAL WHERE NOT (NEW.balance <=> OLD.balance)",
+    )
+    .await;
+    let _reader = s.pipeline.start_reader().await;
+    insert_users(&s.source, 1, 20).await;
+    let mut sink = s.pipeline.start_sink().await;
+    let source = s.source.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_writer = stop.clone();
+    let writer = tokio::spawn(async move {
+        let mut n = 0;
+        while !stop_writer.load(std::sync::atomic::Ordering::Relaxed) {
+            exec(&source, "UPDATE users SET balance = balance + 1").await;
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        n
+    });
+    for pause in [150u64, 400, 250] {
+        // Kill it while it works: after it applied something, mid-stream.
+        sink.wait_for_log("window applied", WAIT).await;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        sink.kill9();
+        sink = s.pipeline.start_sink().await;
+    }
+    sink.wait_for_log("window applied", WAIT).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let updates = writer.await.unwrap();
+    println!("{updates} mass updates of 20 users while the sink was killed 3 times");
+    converged(&s).await;
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(&s.target).as_str()).await.unwrap();
+    let twice: Vec<(u64, String, u64)> = conn
+        .query("SELECT user_id, CAST(balance AS CHAR), COUNT(*) FROM applied GROUP BY user_id, balance HAVING COUNT(*) > 1")
+        .await
+        .unwrap();
+    assert!(twice.is_empty(), "changes applied twice after sink restarts: {twice:?}");
+    let writes: u64 = conn.query_first("SELECT COUNT(*) FROM applied").await.unwrap().unwrap();
+    assert!(writes >= 20, "the trigger saw the writes ({writes})");
+}
+
+#[tokio::test]
+async fn a_mass_update_makes_about_users_over_100_batch_calls() {
+    let s = setup(&["--rate-limit", "1000"]).await;
+    let users = 2_000u64;
+    // Load first, then start: the sink sees the load and the mass update.
+    let _reader = s.pipeline.start_reader().await;
+    for chunk in 0..(users / 500) {
+        insert_users(&s.source, chunk * 500 + 1, 500).await;
+    }
+    let _sink = s.pipeline.start_sink().await;
+    converged(&s).await;
+    let before = s.sim.calls("POST batch/upsert").await;
+    exec(&s.source, "UPDATE users SET is_paid = 1 - is_paid").await;
+    converged(&s).await;
+    let calls = s.sim.calls("POST batch/upsert").await - before;
+    let minimum = users / 100;
+    println!("mass update of {users} users: {calls} batch upsert calls (minimum {minimum})");
+    assert!(calls >= minimum && calls <= minimum + 5, "{calls} upsert calls for {users} changed users; expected about {minimum}");
+    let _ = json!(null);
+}
