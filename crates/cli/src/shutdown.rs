@@ -5,12 +5,14 @@
 use tokio::sync::watch;
 
 #[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
+pub struct Shutdown(watch::Receiver<bool>, std::sync::Arc<watch::Sender<bool>>);
 
 impl Shutdown {
     /// Installs the signal handlers.
     pub fn install() -> Self {
         let (tx, rx) = watch::channel(false);
+        let tx = std::sync::Arc::new(tx);
+        let signal_tx = tx.clone();
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -19,9 +21,15 @@ impl Shutdown {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
             }
             tracing::info!("shutdown requested; finishing the current step");
-            let _ = tx.send(true);
+            let _ = signal_tx.send(true);
         });
-        Self(rx)
+        Self(rx, tx)
+    }
+
+    /// Asks every holder to stop, as a signal would (one half of `run`
+    /// failing stops the other).
+    pub fn trigger(&self) {
+        let _ = self.1.send(true);
     }
 
     /// Resolves once shutdown is requested.

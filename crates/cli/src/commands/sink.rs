@@ -36,7 +36,13 @@ pub async fn run_with(
         let kafka = config.kafka.clone();
         let shutdown = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            let r = run_sink(&name, &sink, &kafka, shutdown).await;
+            let r = run_sink(&name, &sink, &kafka, shutdown.clone()).await;
+            if r.is_err() {
+                // A sink that cannot go on (bad token, missing table) stops
+                // the process so it is noticed; retriable outages never get
+                // here, so one target's outage never stops another's sink.
+                shutdown.trigger();
+            }
             (name, r)
         }));
     }
