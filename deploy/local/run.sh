@@ -13,6 +13,8 @@ CONFIG="$HERE/cdc-streamer.toml"
 if [[ -x $BIN ]] && "$BIN" run --help >/dev/null 2>&1; then
   log "starting: cdc-streamer run --config ${CONFIG#"$CDC_REPO_ROOT"/} $*"
   cd "$CDC_REPO_ROOT"
+  # The HubSpot sink reads its token from HUBSPOT_TOKEN (hubspot.token_env).
+  export HUBSPOT_TOKEN="${HUBSPOT_TOKEN:-$CDC_SIM_TOKEN}"
   exec "$BIN" run --config "$CONFIG" "$@"
 fi
 
