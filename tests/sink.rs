@@ -14,8 +14,12 @@ use mysql_async::prelude::*;
 use serde_json::json;
 
 async fn exec(db: &str, sql: &str) {
-    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(db).as_str()).await.unwrap();
-    conn.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(db).as_str())
+        .await
+        .unwrap();
+    conn.query_drop(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     conn.disconnect().await.ok();
 }
 
@@ -47,7 +51,14 @@ async fn insert_users(db: &str, from: u64, n: u64) {
     .await;
     let cims: Vec<String> = (from..from + n)
         .filter(|id| id % 2 == 0)
-        .map(|id| format!("({id}, 'Co {id}', 'Job {id}', 'Country {id}', {}, {}, '{}')", id % 11, if id % 4 == 0 { "NULL" } else { "'+49'" }, id * 7))
+        .map(|id| {
+            format!(
+                "({id}, 'Co {id}', 'Job {id}', 'Country {id}', {}, {}, '{}')",
+                id % 11,
+                if id % 4 == 0 { "NULL" } else { "'+49'" },
+                id * 7
+            )
+        })
         .collect();
     if !cims.is_empty() {
         exec(
@@ -69,10 +80,13 @@ struct Setup {
 }
 
 async fn setup(sim_flags: &[&str]) -> Setup {
+    setup_with(PrivateSim::start(sim_flags).await).await
+}
+
+async fn setup_with(sim: PrivateSim) -> Setup {
     let stack = Stack::get();
     let source = stack.scratch_db("src").await;
     let target = stack.scratch_db_with("crm", &[Schema::Crm]).await;
-    let sim = PrivateSim::start(sim_flags).await;
     let pipeline = Pipeline::new(Parts {
         db: &source,
         tables: &["users", "user_cim_details"],
@@ -81,7 +95,12 @@ async fn setup(sim_flags: &[&str]) -> Setup {
         target_db: Some(&target),
         source_extra: "",
     });
-    Setup { source, target, sim, pipeline }
+    Setup {
+        source,
+        target,
+        sim,
+        pipeline,
+    }
 }
 
 async fn converged(s: &Setup) {
@@ -99,7 +118,11 @@ async fn writes_updates_and_deletes_converge_to_hubspot_and_crm() {
     insert_users(&s.source, 1, 60).await;
     exec(&s.source, "UPDATE users SET email = CONCAT('new', id, '@example.com'), balance = balance + 1 WHERE id % 3 = 0").await;
     exec(&s.source, "UPDATE user_cim_details SET company = 'Renamed', annual_purchase = NULL WHERE user_id % 4 = 0").await;
-    exec(&s.source, "UPDATE users SET user_status = 'C' WHERE id IN (5, 6)").await;
+    exec(
+        &s.source,
+        "UPDATE users SET user_status = 'C' WHERE id IN (5, 6)",
+    )
+    .await;
     exec(&s.source, "UPDATE users SET user_status = 'G' WHERE id = 8").await;
     exec(&s.source, "DELETE FROM users WHERE id IN (10, 11)").await;
     exec(&s.source, "DELETE FROM user_cim_details WHERE user_id = 12").await;
@@ -117,7 +140,11 @@ async fn one_invalid_email_in_a_batch_of_100_is_dead_lettered_alone() {
     let _reader = s.pipeline.start_reader().await;
     // All 100 in one transaction, so they reach HubSpot as one batch.
     insert_users(&s.source, 1, 100).await;
-    exec(&s.source, "UPDATE users SET email = 'not-an-email' WHERE id = 42").await;
+    exec(
+        &s.source,
+        "UPDATE users SET email = 'not-an-email' WHERE id = 42",
+    )
+    .await;
     let _sink = s.pipeline.start_sink().await;
     let r = eventually(WAIT, || async {
         let n = s.sim.contacts().await.len();
@@ -132,10 +159,21 @@ async fn one_invalid_email_in_a_batch_of_100_is_dead_lettered_alone() {
     assert!(!s.sim.contacts().await.contains_key(&42));
     let letters = s.pipeline.dead_letters(2, Duration::from_secs(10)).await;
     let hubspot: Vec<_> = letters.iter().filter(|l| l["sink"] == "hubspot").collect();
-    assert_eq!(hubspot.len(), 1, "exactly the bad record is dead-lettered: {letters:#?}");
+    assert_eq!(
+        hubspot.len(),
+        1,
+        "exactly the bad record is dead-lettered: {letters:#?}"
+    );
     assert_eq!(hubspot[0]["key"], "42");
-    assert!(hubspot[0]["details"].to_string().contains("INVALID_EMAIL"), "{}", hubspot[0]);
-    assert!(!hubspot[0]["sources"].as_array().unwrap().is_empty(), "the letter says where it came from");
+    assert!(
+        hubspot[0]["details"].to_string().contains("INVALID_EMAIL"),
+        "{}",
+        hubspot[0]
+    );
+    assert!(
+        !hubspot[0]["sources"].as_array().unwrap().is_empty(),
+        "the letter says where it came from"
+    );
     // The MySQL target takes the email as it is.
     let r = eventually(WAIT, || async { crm_matches(&s.source, &s.target).await }).await;
     assert!(r.is_ok(), "{r:?}");
@@ -144,18 +182,41 @@ async fn one_invalid_email_in_a_batch_of_100_is_dead_lettered_alone() {
 #[tokio::test]
 async fn rate_limit_and_5xx_storms_lose_nothing() {
     // 5 requests per second at most, a third of all answers a 503.
-    let s = setup(&["--rate-limit", "5", "--rate-window-ms", "1000", "--error-rate", "0.3", "--error-status", "503"]).await;
+    let s = setup(&[
+        "--rate-limit",
+        "5",
+        "--rate-window-ms",
+        "1000",
+        "--error-rate",
+        "0.3",
+        "--error-status",
+        "503",
+    ])
+    .await;
     let _reader = s.pipeline.start_reader().await;
     let _sink = s.pipeline.start_sink().await;
     for batch in 0..6 {
         insert_users(&s.source, batch * 50 + 1, 50).await;
-        exec(&s.source, &format!("UPDATE users SET balance = balance + 1 WHERE id > {}", batch * 50)).await;
+        exec(
+            &s.source,
+            &format!(
+                "UPDATE users SET balance = balance + 1 WHERE id > {}",
+                batch * 50
+            ),
+        )
+        .await;
     }
     converged(&s).await;
     let stats = s.sim.stats().await;
-    assert!(stats["faults_injected"].as_u64().unwrap() > 0, "the storm happened: {stats}");
+    assert!(
+        stats["faults_injected"].as_u64().unwrap() > 0,
+        "the storm happened: {stats}"
+    );
     let letters = s.pipeline.dead_letters(1, Duration::from_secs(3)).await;
-    assert!(letters.is_empty(), "transient failures never dead-letter: {letters:#?}");
+    assert!(
+        letters.is_empty(),
+        "transient failures never dead-letter: {letters:#?}"
+    );
 }
 
 #[tokio::test]
@@ -163,7 +224,11 @@ async fn a_sink_restarted_mid_stream_applies_nothing_twice_in_mysql() {
     let s = setup(&[]).await;
     // Every write the sink makes to crm.users is logged by a trigger: a
     // change applied twice would show as the same (user, balance) twice.
-    exec(&s.target, "CREATE TABLE applied (user_id BIGINT UNSIGNED, balance DECIMAL(12,2))").await;
+    exec(
+        &s.target,
+        "CREATE TABLE applied (user_id BIGINT UNSIGNED, balance DECIMAL(12,2))",
+    )
+    .await;
     exec(&s.target, "CREATE TRIGGER log_ins AFTER INSERT ON users FOR EACH ROW INSERT INTO applied VALUES (NEW.user_id, NEW.balance)").await;
     exec(
         &s.target,
@@ -197,13 +262,22 @@ async fn a_sink_restarted_mid_stream_applies_nothing_twice_in_mysql() {
     let updates = writer.await.unwrap();
     println!("{updates} mass updates of 20 users while the sink was killed 3 times");
     converged(&s).await;
-    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(&s.target).as_str()).await.unwrap();
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(&s.target).as_str())
+        .await
+        .unwrap();
     let twice: Vec<(u64, String, u64)> = conn
         .query("SELECT user_id, CAST(balance AS CHAR), COUNT(*) FROM applied GROUP BY user_id, balance HAVING COUNT(*) > 1")
         .await
         .unwrap();
-    assert!(twice.is_empty(), "changes applied twice after sink restarts: {twice:?}");
-    let writes: u64 = conn.query_first("SELECT COUNT(*) FROM applied").await.unwrap().unwrap();
+    assert!(
+        twice.is_empty(),
+        "changes applied twice after sink restarts: {twice:?}"
+    );
+    let writes: u64 = conn
+        .query_first("SELECT COUNT(*) FROM applied")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(writes >= 20, "the trigger saw the writes ({writes})");
 }
 
@@ -224,6 +298,78 @@ async fn a_mass_update_makes_about_users_over_100_batch_calls() {
     let calls = s.sim.calls("POST batch/upsert").await - before;
     let minimum = users / 100;
     println!("mass update of {users} users: {calls} batch upsert calls (minimum {minimum})");
-    assert!(calls >= minimum && calls <= minimum + 5, "{calls} upsert calls for {users} changed users; expected about {minimum}");
-    let _ = json!(null);
+    assert!(
+        calls >= minimum && calls <= minimum + 5,
+        "{calls} upsert calls for {users} changed users; expected about {minimum}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_messages_are_dead_lettered_and_the_stream_goes_on() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let s = setup(&[]).await;
+    let _reader = s.pipeline.start_reader().await;
+    let producer: FutureProducer = cdc_tests::kafka::client_config(&Stack::get().brokers)
+        .create()
+        .unwrap();
+    for (key, payload) in [
+        ("1", &b"not json {"[..]),
+        ("2", &br#"{"hello": "an unknown shape"}"#[..]),
+    ] {
+        producer
+            .send(
+                FutureRecord::to(&s.pipeline.topic)
+                    .key(key)
+                    .payload(payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    insert_users(&s.source, 1, 10).await;
+    let _sink = s.pipeline.start_sink().await;
+    converged(&s).await;
+    let letters = s.pipeline.dead_letters(4, Duration::from_secs(20)).await;
+    let malformed: Vec<_> = letters
+        .iter()
+        .filter(|l| l["kind"] == "malformed")
+        .collect();
+    assert_eq!(
+        malformed.len(),
+        4,
+        "each sink dead-letters both messages: {letters:#?}"
+    );
+    assert!(
+        malformed.iter().any(|l| l["payload"] == "not json {"),
+        "the raw payload is kept"
+    );
+    assert!(malformed
+        .iter()
+        .all(|l| l["reason"].as_str().unwrap().contains("not a change event")));
+}
+
+#[tokio::test]
+async fn a_hubspot_account_that_disagrees_with_the_mapping_stops_the_sink_with_the_fix() {
+    let sim = PrivateSim::start_with_properties(&[], |props| {
+        props.retain(|p| p["name"] != "work_phone");
+        for p in props.iter_mut().filter(|p| p["name"] == "date_of_birth") {
+            p["type"] = json!("string");
+            p["fieldType"] = json!("text");
+        }
+    })
+    .await;
+    let s = setup_with(sim).await;
+    let mut sink = s.pipeline.spawn(&["sink", "--only", "hubspot"]);
+    let status = sink.wait_exit(WAIT).await;
+    let log = sink.log_text();
+    assert!(!status.success(), "{log}");
+    assert!(
+        log.contains("property `work_phone`") && log.contains("does not exist in HubSpot"),
+        "{log}"
+    );
+    assert!(
+        log.contains("property `date_of_birth` is of type `string`"),
+        "{log}"
+    );
 }

@@ -20,6 +20,15 @@ impl PrivateSim {
     /// `["--rate-limit", "5", "--rate-window-ms", "1000"]`) and creates the
     /// demo's custom properties from `deploy/local/hubspot-properties.json`.
     pub async fn start(extra: &[&str]) -> PrivateSim {
+        PrivateSim::start_with_properties(extra, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with the property definitions edited by
+    /// `edit` first (to make the account disagree with the mapping).
+    pub async fn start_with_properties(
+        extra: &[&str],
+        edit: impl FnOnce(&mut Vec<Value>),
+    ) -> PrivateSim {
         let bin = crate::streamer::binary().with_file_name("hubspot-sim");
         let token = "private-sim-token".to_string();
         let mut child = Command::new(&bin)
@@ -32,7 +41,9 @@ impl PrivateSim {
             .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("reading the simulator's first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the simulator's first line");
         let addr = line
             .trim()
             .strip_prefix("hubspot-sim listening on ")
@@ -43,8 +54,12 @@ impl PrivateSim {
             url: format!("http://{addr}"),
             token,
         };
-        let props: Vec<Value> =
-            serde_json::from_str(&std::fs::read_to_string(repo_root().join("deploy/local/hubspot-properties.json")).unwrap()).unwrap();
+        let mut props: Vec<Value> = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("deploy/local/hubspot-properties.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        edit(&mut props);
         let http = reqwest::Client::new();
         for p in props {
             // The simulator may be started with a small rate limit or
@@ -61,7 +76,11 @@ impl PrivateSim {
                 if r.status().is_success() {
                     break;
                 }
-                assert!((status == 429 || status >= 500) && attempt < 50, "creating property {}: {status}", p["name"]);
+                assert!(
+                    (status == 429 || status >= 500) && attempt < 50,
+                    "creating property {}: {status}",
+                    p["name"]
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -69,8 +88,15 @@ impl PrivateSim {
     }
 
     /// Every live contact's properties, by `app_user_id`.
-    pub async fn contacts(&self) -> std::collections::BTreeMap<u64, serde_json::Map<String, Value>> {
-        let v: Value = reqwest::get(format!("{}/__sim/contacts", self.url)).await.unwrap().json().await.unwrap();
+    pub async fn contacts(
+        &self,
+    ) -> std::collections::BTreeMap<u64, serde_json::Map<String, Value>> {
+        let v: Value = reqwest::get(format!("{}/__sim/contacts", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         v["results"]
             .as_array()
             .unwrap()
@@ -84,7 +110,12 @@ impl PrivateSim {
     }
 
     pub async fn stats(&self) -> Value {
-        reqwest::get(format!("{}/__sim/stats", self.url)).await.unwrap().json().await.unwrap()
+        reqwest::get(format!("{}/__sim/stats", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// `POST /__sim/faults` with `body`.
