@@ -15,8 +15,17 @@ use crate::sim::PrivateSim;
 use crate::stack::Stack;
 
 const RANGES: [&str; 11] = [
-    "0-1k USD", "1k-2k USD", "2k-5k USD", "5k-10k USD", "10k-20k USD", "20k-50k USD", "50k-100k USD", "100k-200k USD",
-    "200k-500k USD", "500k-1M USD", "1M+ USD",
+    "0-1k USD",
+    "1k-2k USD",
+    "2k-5k USD",
+    "5k-10k USD",
+    "10k-20k USD",
+    "20k-50k USD",
+    "50k-100k USD",
+    "100k-200k USD",
+    "200k-500k USD",
+    "500k-1M USD",
+    "1M+ USD",
 ];
 
 type Props = BTreeMap<&'static str, String>;
@@ -24,7 +33,9 @@ type Props = BTreeMap<&'static str, String>;
 /// What the contact of each synced user (status not C/G) must hold,
 /// following deploy/local/cdc-streamer.toml's `[sinks.hubspot]` mapping.
 pub async fn expected_contacts(source_db: &str) -> BTreeMap<u64, Props> {
-    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(source_db).as_str()).await.unwrap();
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(source_db).as_str())
+        .await
+        .unwrap();
     type Row = (
         u64,
         String,
@@ -70,7 +81,11 @@ pub async fn expected_contacts(source_db: &str) -> BTreeMap<u64, Props> {
         .unwrap();
     conn.disconnect().await.ok();
     let mut out = BTreeMap::new();
-    for ((id, email, first, last, phone, status, paid, birthday, signed, (tags, balance)), (company, job, country, purchase, area, tel)) in rows {
+    for (
+        (id, email, first, last, phone, status, paid, birthday, signed, (tags, balance)),
+        (company, job, country, purchase, area, tel),
+    ) in rows
+    {
         let mut p = Props::new();
         let mut put = |k: &'static str, v: Option<String>| {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -83,19 +98,37 @@ pub async fn expected_contacts(source_db: &str) -> BTreeMap<u64, Props> {
         put("lastname", last);
         put("phone", phone);
         put("user_status", Some(status));
-        put("is_paid", Some(if paid != 0 { "true" } else { "false" }.into()));
+        put(
+            "is_paid",
+            Some(if paid != 0 { "true" } else { "false" }.into()),
+        );
         put("date_of_birth", birthday);
         put("signed_up_at", Some(format!("{signed}Z")));
         put(
             "segments",
-            tags.map(|t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(";")),
+            tags.map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            }),
         );
         put("account_balance", Some(balance));
         put("company", company);
         put("jobtitle", job);
         put("country", country);
-        put("annual_purchase_range", purchase.and_then(|c| RANGES.get(c as usize)).map(|s| s.to_string()));
-        let parts: Vec<String> = [area, tel].into_iter().flatten().filter(|s| !s.is_empty()).collect();
+        put(
+            "annual_purchase_range",
+            purchase
+                .and_then(|c| RANGES.get(c as usize))
+                .map(|s| s.to_string()),
+        );
+        let parts: Vec<String> = [area, tel]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
         put("work_phone", Some(parts.join("-")));
         out.insert(id, p);
     }
@@ -124,28 +157,51 @@ pub async fn contacts_match(source_db: &str, sim: &PrivateSim) -> Result<(), Str
                 problems.push(format!("user {id}: {k} is {got:?}, source says {v:?}"));
             }
         }
-        for k in ["firstname", "lastname", "phone", "date_of_birth", "segments", "company", "jobtitle", "country", "annual_purchase_range", "work_phone"] {
-            if !want.contains_key(k) && have.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        for k in [
+            "firstname",
+            "lastname",
+            "phone",
+            "date_of_birth",
+            "segments",
+            "company",
+            "jobtitle",
+            "country",
+            "annual_purchase_range",
+            "work_phone",
+        ] {
+            if !want.contains_key(k)
+                && have
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty())
+            {
                 problems.push(format!("user {id}: {k} is {:?}, source has none", have[k]));
             }
         }
     }
     for id in actual.keys().filter(|id| !expected.contains_key(id)) {
-        problems.push(format!("contact for user {id} should not exist (deleted or not synced)"));
+        problems.push(format!(
+            "contact for user {id} should not exist (deleted or not synced)"
+        ));
     }
     if problems.is_empty() {
         Ok(())
     } else {
         let n = problems.len();
         problems.truncate(10);
-        Err(format!("{n} difference(s), e.g.:\n  {}", problems.join("\n  ")))
+        Err(format!(
+            "{n} difference(s), e.g.:\n  {}",
+            problems.join("\n  ")
+        ))
     }
 }
 
 /// Compares the `crm` target tables in `target_db` with the source, per
 /// `[sinks.crm]` of deploy/local/cdc-streamer.toml.
 pub async fn crm_matches(source_db: &str, target_db: &str) -> Result<(), String> {
-    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url.as_str()).await.unwrap();
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url.as_str())
+        .await
+        .unwrap();
     let (s, t) = (format!("`{source_db}`"), format!("`{target_db}`"));
     let full_name = "NULLIF(CONCAT_WS(' ', NULLIF(u.first_name, ''), NULLIF(u.last_name, '')), '')";
     let checks = [

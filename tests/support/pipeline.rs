@@ -71,7 +71,12 @@ impl Pipeline {
         let db = parts.db;
         let topic = format!("{name}.changes");
         let dlq_topic = format!("{name}.dlq");
-        let tables = parts.tables.iter().map(|t| format!("\"{db}.{t}\"")).collect::<Vec<_>>().join(", ");
+        let tables = parts
+            .tables
+            .iter()
+            .map(|t| format!("\"{db}.{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut text = format!(
             r#"
 [source]
@@ -100,9 +105,14 @@ checkpoint_interval_ms = 200
             extra = parts.source_extra,
             brokers = stack.brokers,
         );
-        let local = std::fs::read_to_string(repo_root().join("deploy/local/cdc-streamer.toml")).unwrap();
-        let sinks_at = local.find("[sinks.hubspot]").expect("the local config has [sinks.hubspot]");
-        let crm_at = local.find("[sinks.crm]").expect("the local config has [sinks.crm]");
+        let local =
+            std::fs::read_to_string(repo_root().join("deploy/local/cdc-streamer.toml")).unwrap();
+        let sinks_at = local
+            .find("[sinks.hubspot]")
+            .expect("the local config has [sinks.hubspot]");
+        let crm_at = local
+            .find("[sinks.crm]")
+            .expect("the local config has [sinks.crm]");
         let hubspot_part = &local[sinks_at..crm_at];
         let crm_part = &local[crm_at..];
         let retarget = |s: &str| s.replace("\"app.", &format!("\"{db}."));
@@ -111,7 +121,10 @@ checkpoint_interval_ms = 200
             text.push_str(
                 &retarget(hubspot_part)
                     .replace("http://127.0.0.1:8089", &sim.url)
-                    .replace("group = \"cdc-sink-hubspot\"", &format!("group = \"{name}-hubspot\"")),
+                    .replace(
+                        "group = \"cdc-sink-hubspot\"",
+                        &format!("group = \"{name}-hubspot\""),
+                    ),
             );
         }
         if let Some(target) = parts.target_db {
@@ -119,8 +132,14 @@ checkpoint_interval_ms = 200
             text.push_str(
                 &retarget(crm_part)
                     .replace("\"crm.", &format!("\"{target}."))
-                    .replace("mysql://cdc:${CDC_MYSQL_PASSWORD:-cdc}@127.0.0.1:3307/crm", &url)
-                    .replace("group = \"cdc-sink-crm\"", &format!("group = \"{name}-crm\"")),
+                    .replace(
+                        "mysql://cdc:${CDC_MYSQL_PASSWORD:-cdc}@127.0.0.1:3307/crm",
+                        &url,
+                    )
+                    .replace(
+                        "group = \"cdc-sink-crm\"",
+                        &format!("group = \"{name}-crm\""),
+                    ),
             );
         }
         let config = dir.join("cdc-streamer.toml");
@@ -143,7 +162,10 @@ checkpoint_interval_ms = 200
         all.extend_from_slice(&["--config", cfg]);
         static RUN: AtomicU32 = AtomicU32::new(0);
         let n = RUN.fetch_add(1, Ordering::Relaxed);
-        let log = self.dir.join(format!("{}-{n}.log", args.first().copied().unwrap_or("streamer")));
+        let log = self.dir.join(format!(
+            "{}-{n}.log",
+            args.first().copied().unwrap_or("streamer")
+        ));
         Streamer::spawn_with_env(&all, &log, &[("HUBSPOT_TOKEN", &self.token)])
     }
 
@@ -161,21 +183,32 @@ checkpoint_interval_ms = 200
 
     /// The change events on the topic (waits for `n`), as JSON.
     pub async fn events(&self, n: usize) -> Vec<Value> {
-        Self::json(consume_all(&Stack::get().brokers, &self.topic, n, WAIT).await, true)
+        Self::json(
+            consume_all(&Stack::get().brokers, &self.topic, n, WAIT).await,
+            true,
+        )
     }
 
     /// The dead letters (waits for `n` or a few seconds), as JSON.
     pub async fn dead_letters(&self, n: usize, wait: Duration) -> Vec<Value> {
-        Self::json(consume_all(&Stack::get().brokers, &self.dlq_topic, n, wait).await, false)
+        Self::json(
+            consume_all(&Stack::get().brokers, &self.dlq_topic, n, wait).await,
+            false,
+        )
     }
 
     fn json(records: Vec<crate::kafka::Record>, keyed: bool) -> Vec<Value> {
         records
             .into_iter()
             .map(|(key, payload, _, _)| {
-                let v: Value = serde_json::from_slice(&payload.expect("payload")).expect("JSON payload");
+                let v: Value =
+                    serde_json::from_slice(&payload.expect("payload")).expect("JSON payload");
                 if keyed {
-                    assert_eq!(key.as_deref(), Some(v["key"].as_str().unwrap().as_bytes()), "message key is the routing key");
+                    assert_eq!(
+                        key.as_deref(),
+                        Some(v["key"].as_str().unwrap().as_bytes()),
+                        "message key is the routing key"
+                    );
                 }
                 v
             })
