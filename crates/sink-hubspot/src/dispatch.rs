@@ -79,8 +79,14 @@ impl<T: Transport> Dispatcher<T> {
             self.pacer.acquire().await;
             attempts += 1;
             let (at_least, last) = match self.transport.call(request).await {
-                Err(error) => (Duration::ZERO, error.0),
+                Err(error) => {
+                    metrics::counter!("cdc_hubspot_requests_total", "status" => "error")
+                        .increment(1);
+                    (Duration::ZERO, error.0)
+                }
                 Ok(response) => {
+                    metrics::counter!("cdc_hubspot_requests_total", "status" => response.status.as_u16().to_string())
+                        .increment(1);
                     self.learn_limit(&response);
                     let decision = classify(response.status, &response.headers);
                     match decision {
@@ -95,6 +101,7 @@ impl<T: Transport> Dispatcher<T> {
                             summary(&response, &ErrorBody::parse(&response.body)),
                         ),
                         RetryDecision::RateLimited { .. } => {
+                            metrics::counter!("cdc_hubspot_rate_limited_total").increment(1);
                             rate_limit_waits += 1;
                             self.rate_limited(
                                 request,
@@ -121,6 +128,7 @@ impl<T: Transport> Dispatcher<T> {
                 .delay(retries, &mut rand::thread_rng())
                 .max(at_least);
             retries += 1;
+            metrics::counter!("cdc_hubspot_retries_total").increment(1);
             warn!(
                 what = request.what,
                 retry = retries,
