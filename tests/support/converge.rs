@@ -32,6 +32,7 @@ type Props = BTreeMap<&'static str, String>;
 
 /// What the contact of each synced user (status not C/G) must hold,
 /// following deploy/local/cdc-streamer.toml's `[sinks.hubspot]` mapping.
+#[allow(clippy::type_complexity)] // one tuple per SELECT, read once below
 pub async fn expected_contacts(source_db: &str) -> BTreeMap<u64, Props> {
     let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(source_db).as_str())
         .await

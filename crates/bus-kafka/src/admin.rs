@@ -56,6 +56,8 @@ pub async fn ensure_topic(
         partitions,
         TopicReplication::Fixed(config.replication_factor),
     );
+    let max_message = config.max_message_bytes.to_string();
+    new = new.set("max.message.bytes", &max_message);
     if compacted {
         new = new.set("cleanup.policy", "compact");
     }

@@ -4,6 +4,10 @@
 //! another machine, and the checkpoint lives next to the data it describes.
 //! Loading reads the topic from the beginning to its end and keeps the last
 //! record for the key: compaction keeps that cheap.
+//!
+//! Other small records that must survive a restart beside the checkpoint
+//! (the snapshot's progress, under `<source>#snapshot`) go to the same topic
+//! through [`CheckpointStore::save_state`] and [`CheckpointStore::load_state`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -11,6 +15,8 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use cdc_core::Checkpoint;
 
@@ -35,10 +41,20 @@ impl CheckpointStore {
 
     /// Writes `checkpoint` and waits for the broker's acknowledgement.
     pub async fn save(&self, checkpoint: &Checkpoint) -> Result<(), BusError> {
-        let payload =
-            serde_json::to_vec(checkpoint).map_err(|e| BusError::Delivery(e.to_string()))?;
+        self.save_state(&checkpoint.source, checkpoint).await
+    }
+
+    /// The last checkpoint written for `source`, if any.
+    pub async fn load(&self, source: &str) -> Result<Option<Checkpoint>, BusError> {
+        self.load_state(source).await
+    }
+
+    /// Writes `value` as JSON under `key` and waits for the broker's
+    /// acknowledgement.
+    pub async fn save_state<T: Serialize>(&self, key: &str, value: &T) -> Result<(), BusError> {
+        let payload = serde_json::to_vec(value).map_err(|e| BusError::Delivery(e.to_string()))?;
         let record = FutureRecord::to(&self.config.checkpoint_topic)
-            .key(checkpoint.source.as_bytes())
+            .key(key.as_bytes())
             .payload(&payload);
         self.producer
             .send(record, Duration::from_secs(30))
@@ -47,25 +63,31 @@ impl CheckpointStore {
         Ok(())
     }
 
-    /// The last checkpoint written for `source`, if any.
-    pub async fn load(&self, source: &str) -> Result<Option<Checkpoint>, BusError> {
+    /// The last value written under `key` that parses as a `T`, if any.
+    pub async fn load_state<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, BusError> {
         let config = self.config.clone();
-        let source = source.to_string();
-        tokio::task::spawn_blocking(move || load_blocking(&config, &source))
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || load_blocking(&config, &key))
             .await
             .map_err(|e| BusError::Delivery(e.to_string()))?
     }
 }
 
-fn load_blocking(config: &KafkaConfig, source: &str) -> Result<Option<Checkpoint>, BusError> {
+fn load_blocking<T: DeserializeOwned>(
+    config: &KafkaConfig,
+    key: &str,
+) -> Result<Option<T>, BusError> {
     let topic = &config.checkpoint_topic;
-    let mut last: Option<Checkpoint> = None;
+    let mut last: Option<T> = None;
     let mut bad = None;
     scan_topic(config, topic, |record| {
-        if record.key == Some(source.as_bytes()) {
+        if record.key == Some(key.as_bytes()) {
             if let Some(payload) = record.payload {
                 match serde_json::from_slice(payload) {
-                    Ok(cp) => last = Some(cp),
+                    Ok(value) => last = Some(value),
                     Err(e) => bad = Some(e.to_string()),
                 }
             }

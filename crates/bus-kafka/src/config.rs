@@ -31,6 +31,14 @@ pub struct KafkaConfig {
     /// Producer compression: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
     #[serde(default = "default_compression")]
     pub compression: String,
+    /// Largest message the producer sends, in bytes (one row change as
+    /// JSON). Rows larger than this stop the reader with an error naming
+    /// this key; nothing is skipped. Default 64 MiB, like a 64 MB
+    /// `max_allowed_packet`. The broker must accept it too: Apache Kafka's
+    /// `message.max.bytes` (broker) / `max.message.bytes` (topic) default to
+    /// 1 MB; topics created by the reader get this value.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
     /// Most messages published but not yet acknowledged. When reached, the
     /// reader stops reading the binlog until acknowledgements arrive: memory
     /// stays bounded whatever the size of a transaction.
@@ -63,6 +71,9 @@ fn default_dlq_topic() -> String {
 fn default_compression() -> String {
     "lz4".into()
 }
+fn default_max_message_bytes() -> usize {
+    64 * 1024 * 1024
+}
 fn default_max_in_flight() -> usize {
     10_000
 }
@@ -81,6 +92,7 @@ impl KafkaConfig {
             checkpoint_topic: default_checkpoint_topic(),
             dlq_topic: default_dlq_topic(),
             compression: default_compression(),
+            max_message_bytes: default_max_message_bytes(),
             max_in_flight: default_max_in_flight(),
             checkpoint_interval_ms: default_checkpoint_interval_ms(),
             client: BTreeMap::new(),
@@ -107,6 +119,7 @@ impl KafkaConfig {
             .set("compression.type", &self.compression)
             .set("linger.ms", "5")
             .set("message.timeout.ms", "300000")
+            .set("message.max.bytes", self.max_message_bytes.to_string())
             .set(
                 "queue.buffering.max.messages",
                 (self.max_in_flight.max(1000) * 2).to_string(),

@@ -78,6 +78,12 @@ impl Publisher {
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     }
                 }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    return Err(BusError::Delivery(format!(
+                        "a row change of {} bytes is larger than kafka.max_message_bytes allows; raise it (and the broker's message.max.bytes / the topic's max.message.bytes). The reader stopped before this row: nothing was skipped",
+                        payload.len()
+                    )))
+                }
                 Err((e, _)) => return Err(e.into()),
             }
         }
@@ -159,6 +165,9 @@ impl Publisher {
                 self.acknowledged += 1;
                 Ok(())
             }
+            Ok(Err((e, _))) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) => Err(BusError::Delivery(
+                "the broker refused a row change as too large: raise the broker's message.max.bytes / the topic's max.message.bytes (and kafka.max_message_bytes). The reader stopped before this row: nothing was skipped".into(),
+            )),
             Ok(Err((e, _))) => Err(BusError::Delivery(e.to_string())),
             Err(_) => Err(BusError::Delivery(
                 "producer dropped the delivery report".into(),

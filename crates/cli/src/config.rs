@@ -26,6 +26,9 @@ pub struct AppConfig {
     /// Sinks by name (`[sinks.hubspot]`, `[sinks.crm]`).
     #[serde(default)]
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// The metrics and health endpoint (`[metrics]`).
+    #[serde(default)]
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// `[log]`: level and format of the service logs.

@@ -8,6 +8,7 @@
 
 mod commands;
 mod config;
+mod metrics;
 mod shutdown;
 mod sink;
 
@@ -28,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Reader and all sinks in one process (the local stack's default).
+    Run(ConfigArg),
     /// Stream binlog row changes to the Kafka topic, resuming from the checkpoint.
     Reader(ConfigArg),
     /// Apply the change topic to the configured sinks (HubSpot, MySQL targets).
@@ -37,6 +40,14 @@ enum Command {
     Dlq(commands::dlq::DlqCommand),
     /// Publish a binlog range again (messages flagged as replay).
     Replay(commands::replay::ReplayArgs),
+    /// Check the config, the source server, the brokers and every sink, one line per check.
+    Check(commands::check::CheckArgs),
+    /// Show how far behind the reader and each sink are, and the dead letters.
+    Status(commands::status::StatusArgs),
+    /// Show a sink's offsets, or reset them (--reset-to, applied with --yes).
+    Offsets(commands::offsets::OffsetsArgs),
+    /// Publish every row of the captured tables (resumable), then point the reader at the snapshot's binlog position.
+    Snapshot(commands::snapshot::SnapshotArgs),
 }
 
 #[derive(clap::Args)]
@@ -70,10 +81,15 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Run(args) => commands::run::run(&args.config).await,
             Command::Reader(args) => commands::reader::run(&args.config).await,
             Command::Sink(args) => commands::sink::run(&args.config, args.only).await,
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Dlq(cmd) => commands::dlq::run(cmd).await,
+            Command::Check(args) => commands::check::run(args).await,
+            Command::Status(args) => commands::status::run(args).await,
+            Command::Offsets(args) => commands::offsets::run(args).await,
+            Command::Snapshot(args) => commands::snapshot::run(args).await,
         }
     });
     match result {

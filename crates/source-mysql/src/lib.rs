@@ -14,12 +14,15 @@
 //!   the binlog carries no row metadata, and for MariaDB's JSON columns.
 //! - [`reader`]: the read loop: one handler per event kind, table filtering,
 //!   transaction boundaries, reconnects.
+//! - [`snapshot`]: the initial load: every row in key order, in chunks, from
+//!   one consistent view whose binlog position the reader continues at.
 //!
 //! # What the server needs
 //! `log_bin=ON`, `binlog_format=ROW`, `binlog_row_image=FULL` and, so that old
 //! events carry their own column names, `binlog_row_metadata=FULL`. The user
 //! needs `REPLICATION SLAVE`, `REPLICATION CLIENT` and `SELECT` on the
-//! included tables (`RELOAD` too for MySQL snapshots).
+//! included tables (on MySQL, `BACKUP_ADMIN` or `RELOAD` too for snapshots:
+//! see docs/snapshot.md).
 
 pub mod binlog;
 pub mod config;
@@ -27,6 +30,7 @@ pub mod error;
 pub mod preflight;
 pub mod reader;
 pub mod schema;
+pub mod snapshot;
 
 pub use config::SourceConfig;
 pub use error::SourceError;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use mysql_async::prelude::*;
-use mysql_async::Pool;
+use mysql_async::{Conn, Pool};
 
 use crate::error::SourceError;
 
@@ -26,6 +26,15 @@ pub struct ColumnSchema {
     pub is_json: bool,
     /// Labels of an ENUM or SET column, in definition order.
     pub labels: Vec<String>,
+    /// `COLUMN_TYPE`, lower case (`decimal(12,2)`, `varchar(255)`, …).
+    pub column_type: String,
+    /// Fractional-second digits of a DATETIME, TIMESTAMP or TIME column.
+    pub fsp: u8,
+    /// Character set of a text column (`utf8mb4`, `latin1`, …).
+    pub charset: Option<String>,
+    /// Collation id of a text column: the number the binlog carries as the
+    /// column's character set, so text is decoded by the same rules.
+    pub collation_id: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,10 +78,31 @@ impl SchemaCache {
 
 async fn load(pool: &Pool, db: &str, table: &str) -> Result<TableSchema, SourceError> {
     let mut conn = pool.get_conn().await?;
-    let rows: Vec<(String, String, String)> = conn
+    load_table(&mut conn, db, table).await
+}
+
+/// Reads the schema of `db.table` on `conn` (the snapshot reads it on its
+/// own connection, inside its transaction).
+pub async fn load_table(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+) -> Result<TableSchema, SourceError> {
+    type ColumnRow = (
+        String,
+        String,
+        String,
+        Option<u64>,
+        Option<String>,
+        Option<u64>,
+    );
+    let rows: Vec<ColumnRow> = conn
         .exec(
-            "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE) FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            "SELECT c.COLUMN_NAME, LOWER(c.DATA_TYPE), LOWER(c.COLUMN_TYPE), c.DATETIME_PRECISION, \
+                    LOWER(c.CHARACTER_SET_NAME), co.ID \
+             FROM information_schema.COLUMNS c \
+             LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME \
+             WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION",
             (db, table),
         )
         .await?;
@@ -87,20 +117,26 @@ async fn load(pool: &Pool, db: &str, table: &str) -> Result<TableSchema, SourceE
         .unwrap_or_default();
     let columns = rows
         .into_iter()
-        .map(|(name, data_type, column_type)| {
-            let is_json = data_type == "json"
-                || checks.iter().any(|c| {
-                    c.replace(' ', "").to_ascii_lowercase()
-                        == format!("json_valid(`{}`)", name.to_ascii_lowercase())
-                });
-            ColumnSchema {
-                labels: parse_labels(&column_type),
-                unsigned: column_type.contains("unsigned"),
-                is_json,
-                data_type,
-                name,
-            }
-        })
+        .map(
+            |(name, data_type, column_type, fsp, charset, collation_id)| {
+                let is_json = data_type == "json"
+                    || checks.iter().any(|c| {
+                        c.replace(' ', "").to_ascii_lowercase()
+                            == format!("json_valid(`{}`)", name.to_ascii_lowercase())
+                    });
+                ColumnSchema {
+                    labels: parse_labels(&column_type),
+                    unsigned: column_type.contains("unsigned"),
+                    is_json,
+                    fsp: fsp.unwrap_or(0).min(6) as u8,
+                    charset,
+                    collation_id: collation_id.and_then(|id| u16::try_from(id).ok()),
+                    column_type,
+                    data_type,
+                    name,
+                }
+            },
+        )
         .collect();
     Ok(TableSchema { columns })
 }

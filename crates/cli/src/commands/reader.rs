@@ -12,10 +12,11 @@ use tracing::{info, warn};
 use cdc_bus_kafka::{admin, CheckpointStore, Publisher};
 use cdc_core::{BinlogPosition, Checkpoint};
 use cdc_source_mysql::binlog::StartAt;
-use cdc_source_mysql::config::{ResumeMode, StartMode};
-use cdc_source_mysql::{preflight, BinlogReader, ReadRange};
+use cdc_source_mysql::config::{ResumeMode, SnapshotMode, StartMode};
+use cdc_source_mysql::{preflight, BinlogReader, ReadRange, SourceError};
 
 use super::publish::{self, CheckpointSink};
+use super::snapshot::{run_snapshot, SnapshotOptions};
 use crate::config::AppConfig;
 use crate::shutdown::Shutdown;
 
@@ -31,6 +32,34 @@ pub async fn run(path: &Path) -> Result<()> {
 }
 
 pub async fn run_with(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
+    let mut snapshot_taken = false;
+    loop {
+        match stream(config, shutdown.clone()).await {
+            // `when_needed`: the checkpoint's binlog is gone, so the changes
+            // since are lost; a snapshot restores the state, and streaming
+            // continues from its position. Once: a second purge would mean
+            // the snapshot itself outlived the binlog retention.
+            Err(e)
+                if config.source.snapshot == SnapshotMode::WhenNeeded
+                    && !snapshot_taken
+                    && matches!(
+                        e.downcast_ref::<SourceError>(),
+                        Some(SourceError::PositionPurged { .. })
+                    ) =>
+            {
+                warn!("{e:#}; taking a snapshot (source.snapshot = \"when_needed\")");
+                run_snapshot(config, &SnapshotOptions::default(), shutdown.clone()).await?;
+                snapshot_taken = true;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Checks the server, resumes from the checkpoint (taking the initial
+/// snapshot first when `source.snapshot` asks for it) and streams until
+/// stopped.
+async fn stream(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
     let server = preflight::check(&config.source).await?;
     for w in &server.warnings {
         warn!("{w}");
@@ -42,7 +71,13 @@ pub async fn run_with(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
         .await
         .with_context(|| format!("preparing topic {}", kafka.topic))?;
     let store = CheckpointStore::open(kafka).await?;
-    let start = match store.load(&config.source.name).await? {
+    let mut checkpoint = store.load(&config.source.name).await?;
+    if checkpoint.is_none() && config.source.snapshot != SnapshotMode::Never {
+        info!(mode = ?config.source.snapshot, "no checkpoint; taking the initial snapshot first");
+        run_snapshot(config, &SnapshotOptions::default(), shutdown.clone()).await?;
+        checkpoint = store.load(&config.source.name).await?;
+    }
+    let start = match checkpoint {
         Some(cp) => {
             if cp.server_id != server.server_id {
                 warn!(checkpoint_server = cp.server_id, server = server.server_id, "checkpoint was written against another server_id; file positions may not match this server");
@@ -102,8 +137,18 @@ pub async fn run_with(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
         publish::log_progress,
     )
     .await?;
-    reader_task.abort();
-    let outcome = reader_task.await;
+    // When the source failed, the pump ended because the channel closed and
+    // the task is finishing (closing its pool): wait for it, or its error
+    // (e.g. a purged position) would be lost to the abort. When shutdown
+    // ended the pump, the task may sit in a binlog read: abort it.
+    let mut reader_task = reader_task;
+    let outcome = match tokio::time::timeout(Duration::from_secs(2), &mut reader_task).await {
+        Ok(joined) => joined,
+        Err(_) => {
+            reader_task.abort();
+            reader_task.await
+        }
+    };
     info!(
         published = progress.published,
         transactions = progress.transactions,

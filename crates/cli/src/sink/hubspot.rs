@@ -24,6 +24,8 @@ use super::writer::{WriteError, WriteOutcome};
 pub struct HubSpotWriter {
     name: String,
     client: HubSpotClient,
+    /// Inputs per request (`window.batch_size`, at most 100).
+    batch_size: usize,
 }
 
 impl HubSpotWriter {
@@ -39,12 +41,13 @@ impl HubSpotWriter {
         Ok(Self {
             name: name.to_string(),
             client,
+            batch_size: config.window.batch_size.clamp(1, cdc_core::coalesce::HUBSPOT_MAX_BATCH),
         })
     }
 
     pub async fn write(&self, drained: &Drained) -> Result<WriteOutcome, WriteError> {
         let mut outcome = WriteOutcome::default();
-        for batch in drained.chunks(cdc_core::coalesce::HUBSPOT_MAX_BATCH) {
+        for batch in drained.chunks(self.batch_size) {
             match batch.kind {
                 BatchKind::Upsert => self.upsert(batch.updates, &mut outcome).await?,
                 BatchKind::Archive | BatchKind::Delete => {

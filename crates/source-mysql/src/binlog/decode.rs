@@ -303,7 +303,9 @@ fn label(labels: &[String], index: i64) -> Json {
     }
 }
 
-fn frac(us: u32, fsp: u8) -> String {
+/// `.fff` with exactly `fsp` digits of `us`; empty for `fsp = 0`. Shared
+/// with the snapshot, which must write fractions the same way.
+pub(crate) fn frac(us: u32, fsp: u8) -> String {
     if fsp == 0 {
         return String::new();
     }
@@ -328,7 +330,9 @@ fn timestamp(sec: i64, us: u32, fsp: u8) -> Json {
 const LATIN1_CHARSETS: &[u16] = &[5, 8, 15, 31, 47, 48, 49, 94];
 const BINARY_CHARSET: u16 = 63;
 
-fn text(b: Vec<u8>, charset: u16, json: bool) -> Json {
+/// Text bytes in character set `charset` (a collation id) → JSON. Shared
+/// with the snapshot, which must decode text by the same rules.
+pub(crate) fn text(b: Vec<u8>, charset: u16, json: bool) -> Json {
     if charset == BINARY_CHARSET {
         return Json::String(base64::engine::general_purpose::STANDARD.encode(&b));
     }
