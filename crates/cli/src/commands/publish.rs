@@ -11,6 +11,7 @@ use cdc_bus_kafka::{CheckpointStore, Publisher};
 use cdc_core::Checkpoint;
 use cdc_source_mysql::SourceItem;
 
+use crate::metrics as m;
 use crate::shutdown::Shutdown;
 
 /// Where acknowledged checkpoints go (none for replays).
@@ -50,11 +51,20 @@ pub async fn pump(
             _ = shutdown.requested() => break,
             item = rx.recv() => match item {
                 Some(SourceItem::Change(ev)) => {
+                    let table = format!("{}.{}", ev.db, ev.table);
+                    metrics::counter!(m::READER_EVENTS, "table" => table.clone()).increment(1);
                     publisher.publish(&ev).await?;
+                    metrics::counter!(m::READER_PUBLISHED, "table" => table).increment(1);
                     progress.published += 1;
                 }
                 Some(SourceItem::Commit { position, gtid, ts_ms }) => {
                     progress.transactions += 1;
+                    metrics::gauge!(m::READER_BINLOG_POSITION, "file" => position.file.clone()).set(position.pos as f64);
+                    if ts_ms > 0 {
+                        let behind = (cdc_source_mysql::reader::now_ms() - ts_ms).max(0) as f64 / 1000.0;
+                        metrics::gauge!(m::READER_SECONDS_BEHIND).set(behind);
+                    }
+                    metrics::gauge!(m::READER_IN_FLIGHT).set(publisher.in_flight() as f64);
                     on_commit(&progress, &position);
                     if let Some(c) = &checkpoints {
                         publisher.commit(Checkpoint {
@@ -68,7 +78,12 @@ pub async fn pump(
                         });
                     }
                 }
-                Some(SourceItem::Heartbeat { position }) => debug!(%position, "heartbeat"),
+                Some(SourceItem::Heartbeat { position }) => {
+                    // Idle and caught up with the server.
+                    metrics::gauge!(m::READER_SECONDS_BEHIND).set(0.0);
+                    metrics::gauge!(m::READER_BINLOG_POSITION, "file" => position.file.clone()).set(position.pos as f64);
+                    debug!(%position, "heartbeat");
+                }
                 Some(SourceItem::End) | None => break,
             },
             _ = tick.tick() => {

@@ -27,6 +27,7 @@ const CHANNEL_CAPACITY: usize = 1024;
 pub async fn run(path: &Path) -> Result<()> {
     let config = AppConfig::load(path)?;
     super::logging::init(&config.log);
+    crate::metrics::start(&config.metrics)?;
     let shutdown = Shutdown::install();
     run_with(&config, shutdown).await
 }
@@ -123,6 +124,7 @@ async fn stream(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
     });
 
     let mut publisher = Publisher::new(kafka, &kafka.topic)?;
+    crate::metrics::set_ready(true);
     let sink = CheckpointSink {
         store: &store,
         source: config.source.name.clone(),

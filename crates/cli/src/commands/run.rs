@@ -13,6 +13,7 @@ use crate::shutdown::Shutdown;
 pub async fn run(path: &Path) -> Result<()> {
     let config = AppConfig::load(path)?;
     super::logging::init(&config.log);
+    crate::metrics::start(&config.metrics)?;
     let shutdown = Shutdown::install();
     let reader_config = config.clone();
     let reader_shutdown = shutdown.clone();

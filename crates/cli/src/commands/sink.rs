@@ -13,6 +13,7 @@ use crate::sink::run_sink;
 pub async fn run(path: &Path, only: Option<Vec<String>>) -> Result<()> {
     let config = AppConfig::load(path)?;
     super::logging::init(&config.log);
+    crate::metrics::start(&config.metrics)?;
     run_with(&config, only, Shutdown::install()).await
 }
 

@@ -30,7 +30,26 @@ use cdc_core::ChangeEvent;
 use super::config::{SinkConfig, SinkKind};
 use super::letters;
 use super::writer::{WriteError, Writer};
+use crate::metrics as m;
 use crate::shutdown::Shutdown;
+
+/// What one window read from the topic, written or not.
+#[derive(Default)]
+struct Consumed {
+    /// Next offset per partition: what to commit once the window is done.
+    next: BTreeMap<i32, i64>,
+    /// Source commit times (ms) of the change events, for the latency metric.
+    commit_times: Vec<i64>,
+}
+
+impl Consumed {
+    fn note(&mut self, partition: i32, offset: i64, commit_ms: Option<i64>) {
+        self.next.insert(partition, offset + 1);
+        if let Some(ts) = commit_ms.filter(|ts| *ts > 0) {
+            self.commit_times.push(ts);
+        }
+    }
+}
 
 /// Runs one sink until shutdown or a fatal error.
 pub async fn run_sink(
@@ -52,6 +71,7 @@ pub async fn run_sink(
     let instance = config.instance(name);
     let consumer = consumer::subscribe(kafka, &group, &topic, Some(&instance))?;
     info!(sink = name, %group, %topic, "sink started");
+    crate::metrics::set_ready(true);
 
     let mut window = Window::new(config.window.clone());
     // An event that did not fit into the last window: first in the next.
@@ -67,12 +87,12 @@ pub async fn run_sink(
             }
             Err(WriteError::Fatal(e)) => return Err(e),
         };
-        let mut read: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut read = Consumed::default();
         if let Some((event, partition, offset)) = carry.take() {
             if floor.get(&partition).is_none_or(|f| offset >= *f) {
                 window.push(&event, partition, offset, &route, std::time::Instant::now());
             }
-            read.insert(partition, offset + 1);
+            read.note(partition, offset, Some(event.source.ts_ms));
         }
         let stop = fill(
             name,
@@ -87,7 +107,7 @@ pub async fn run_sink(
             &mut shutdown,
         )
         .await?;
-        if !read.is_empty() {
+        if !read.next.is_empty() {
             flush(
                 name,
                 &writer,
@@ -119,7 +139,7 @@ async fn fill(
     route: &MappingRoute,
     window: &mut Window,
     floor: &BTreeMap<i32, i64>,
-    read: &mut BTreeMap<i32, i64>,
+    read: &mut Consumed,
     dlq: &DeadLetterWriter,
     carry: &mut Option<(ChangeEvent, i32, i64)>,
     shutdown: &mut Shutdown,
@@ -159,11 +179,11 @@ async fn fill(
                     partition, offset, "malformed message dead-lettered: {e}"
                 );
                 dlq.send(&letter).await?;
-                read.insert(partition, offset + 1);
+                read.note(partition, offset, None);
                 continue;
             }
             None => {
-                read.insert(partition, offset + 1);
+                read.note(partition, offset, None);
                 continue;
             }
         };
@@ -191,7 +211,7 @@ async fn fill(
             }
             _ => {}
         }
-        read.insert(partition, offset + 1);
+        read.note(partition, offset, Some(event.source.ts_ms));
         if window.is_full() || window.is_due(std::time::Instant::now()) {
             return Ok(false);
         }
@@ -209,17 +229,19 @@ async fn flush(
     group: &str,
     topic: &str,
     window: &mut Window,
-    read: &BTreeMap<i32, i64>,
+    read: &Consumed,
     shutdown: &Shutdown,
 ) -> Result<()> {
     let drained = window.drain();
-    let offsets: Vec<(i32, i64)> = read.iter().map(|(p, o)| (*p, *o)).collect();
+    let offsets: Vec<(i32, i64)> = read.next.iter().map(|(p, o)| (*p, *o)).collect();
+    let commit_times = &read.commit_times;
     let mut backoff = Duration::from_millis(500);
     let outcome = loop {
         match writer.write(&drained, group, topic, &offsets).await {
             Ok(o) => break o,
             Err(WriteError::Fatal(e)) => return Err(e.context(format!("sink {name} stopped"))),
             Err(WriteError::Retriable(e)) => {
+                metrics::counter!(m::SINK_RETRIES, "sink" => name.to_string()).increment(1);
                 warn!(sink = name, error = %e, retry_in = ?backoff, "write failed; the window stays in place and is retried");
                 let _ = shutdown;
                 tokio::time::sleep(backoff).await;
@@ -251,6 +273,19 @@ async fn flush(
         warn!(sink = name, error = %e, "committing offsets failed; the window may be re-read");
     }
     let stats = drained.stats;
+    let labels = [("sink", name.to_string())];
+    metrics::counter!(m::SINK_BATCHES, &labels).increment(1);
+    metrics::histogram!(m::SINK_BATCH_SIZE, &labels).record(stats.updates_out as f64);
+    metrics::counter!(m::SINK_EVENTS_IN, &labels).increment(stats.events_in);
+    metrics::counter!(m::SINK_RECORDS_OUT, &labels).increment(stats.updates_out);
+    metrics::counter!(m::SINK_DEAD_LETTERS, &labels).increment(outcome.dead_letters.len() as u64);
+    // Commit in the source → applied here (second resolution: the binlog
+    // records commit times in seconds).
+    let now = cdc_source_mysql::reader::now_ms();
+    let latency = metrics::histogram!(m::SINK_END_TO_END_LATENCY, &labels);
+    for ts in commit_times {
+        latency.record((now - ts).max(0) as f64 / 1000.0);
+    }
     info!(
         sink = name,
         events = stats.events_in,
