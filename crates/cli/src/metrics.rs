@@ -19,7 +19,6 @@
 
 // Until the reader and the sinks call `start`, `set_ready` and the macros
 // with these names, only the tests reach this module.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +94,9 @@ pub const SINK_RECORDS_OUT: &str = "cdc_sink_records_out_total";
 pub const HUBSPOT_REQUESTS: &str = "cdc_hubspot_requests_total";
 /// Counter: HubSpot 429 answers.
 pub const HUBSPOT_RATE_LIMITED: &str = "cdc_hubspot_rate_limited_total";
+/// Counter: HubSpot requests sent again by the client after a transient
+/// failure (5xx, 408, 423, 477, timeout, connection error).
+pub const HUBSPOT_RETRIES: &str = "cdc_hubspot_retries_total";
 /// Counter `{sink}`: write attempts retried after a retriable failure.
 pub const SINK_RETRIES: &str = "cdc_sink_retries_total";
 /// Counter `{sink}`: records sent to the dead-letter topic.
@@ -172,6 +174,11 @@ fn describe() {
         HUBSPOT_RATE_LIMITED,
         Unit::Count,
         "HubSpot 429 (rate limited) responses."
+    );
+    describe_counter!(
+        HUBSPOT_RETRIES,
+        Unit::Count,
+        "HubSpot requests sent again after a transient failure."
     );
     describe_counter!(
         SINK_RETRIES,

@@ -778,9 +778,10 @@ async fn apply(
 
 /// Prints a sink's positions as a table.
 pub fn print_positions(s: &SinkPositions) {
-    let members = match s.members {
-        Some(n) => format!("{n} member(s)"),
-        None => "members unknown: the broker cannot describe groups".into(),
+    let members = match (s.members, &s.members_error) {
+        (Some(n), _) => format!("{n} member(s)"),
+        (None, Some(_)) => "members unknown: the broker cannot describe groups".into(),
+        (None, None) => "members unknown".into(),
     };
     let disabled = if s.enabled { "" } else { ", disabled" };
     println!(

@@ -110,12 +110,24 @@ pub async fn run(args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
+/// Reads everything; the parts are independent and read concurrently, so an
+/// unreachable broker costs one timeout, not one per part.
 pub async fn gather(config: &AppConfig) -> Status {
-    let source = source_status(config).await;
-    let mut dlq = dlq_status(&config.kafka).await;
+    let sink_tasks: Vec<_> = config
+        .sinks
+        .iter()
+        .map(|(name, sink)| {
+            let (name, sink, kafka) = (name.clone(), sink.clone(), config.kafka.clone());
+            tokio::spawn(async move { offsets::positions(&name, &sink, &kafka).await })
+        })
+        .collect();
+    let (source, dlq) = tokio::join!(source_status(config), dlq_status(&config.kafka));
     let mut sinks = Vec::new();
-    for (name, sink) in &config.sinks {
-        let positions = offsets::positions(name, sink, &config.kafka).await;
+    for (task, name) in sink_tasks.into_iter().zip(config.sinks.keys()) {
+        // A panic in the task is a bug: let it surface as one.
+        let positions = task
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         let dead_letters = dlq
             .by_sink
             .as_ref()
@@ -125,7 +137,6 @@ pub async fn gather(config: &AppConfig) -> Status {
             dead_letters,
         });
     }
-    dlq.errors.dedup();
     Status { source, sinks, dlq }
 }
 
@@ -343,7 +354,10 @@ fn print(status: &Status) {
                 .join(", ")
         ),
         Some(_) => String::new(),
-        None => " (too many to count per sink; see `cdc-streamer dlq list`)".into(),
+        None if d.messages.is_some() => {
+            " (too many to count per sink; see `cdc-streamer dlq list`)".into()
+        }
+        None => String::new(),
     };
     println!("dead-letter topic {}: {count}{per_sink}", d.topic);
     for e in &d.errors {

@@ -41,7 +41,10 @@ impl HubSpotWriter {
         Ok(Self {
             name: name.to_string(),
             client,
-            batch_size: config.window.batch_size.clamp(1, cdc_core::coalesce::HUBSPOT_MAX_BATCH),
+            batch_size: config
+                .window
+                .batch_size
+                .clamp(1, cdc_core::coalesce::HUBSPOT_MAX_BATCH),
         })
     }
 
