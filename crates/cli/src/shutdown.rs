@@ -21,6 +21,7 @@ impl Shutdown {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
             }
             tracing::info!("shutdown requested; finishing the current step");
+            crate::metrics::set_ready(false);
             let _ = signal_tx.send(true);
         });
         Self(rx, tx)
