@@ -373,3 +373,55 @@ async fn a_hubspot_account_that_disagrees_with_the_mapping_stops_the_sink_with_t
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn an_initial_snapshot_under_concurrent_writes_converges_in_both_targets() {
+    let stack = Stack::get();
+    let source = stack.scratch_db("snap").await;
+    let target = stack.scratch_db_with("crm", &[Schema::Crm]).await;
+    let sim = PrivateSim::start(&["--rate-limit", "1000"]).await;
+    // Rows that exist before the streamer ever ran: only a snapshot sees them.
+    for chunk in 0..4 {
+        insert_users(&source, chunk * 500 + 1, 500).await;
+    }
+    let pipeline = Pipeline::new(Parts {
+        db: &source,
+        tables: &["users", "user_cim_details"],
+        source_url: stack.mysql_url_as("cdc", "cdc", None),
+        sim: Some(&sim),
+        target_db: Some(&target),
+        source_extra: "snapshot = \"initial\"",
+    });
+    let writer_db = source.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..20u64 {
+            exec(
+                &writer_db,
+                &format!("UPDATE users SET balance = balance + 1 WHERE id % 20 = {i}"),
+            )
+            .await;
+            exec(
+                &writer_db,
+                &format!(
+                    "UPDATE user_cim_details SET company = 'Moved {i}' WHERE user_id % 40 = {}",
+                    i * 2
+                ),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        insert_users(&writer_db, 5_001, 50).await;
+        exec(&writer_db, "DELETE FROM users WHERE id % 97 = 0").await;
+    });
+    let mut reader = pipeline.spawn(&["reader"]);
+    reader.wait_for_log("snapshot complete", WAIT).await;
+    let _sink = pipeline.start_sink().await;
+    writer.await.unwrap();
+    let s = Setup {
+        source,
+        target,
+        sim,
+        pipeline,
+    };
+    converged(&s).await;
+}
