@@ -170,6 +170,28 @@ async fn check_tables(conn: &mut Conn, config: &SourceConfig) -> Result<(), Sour
     Ok(())
 }
 
+/// `SHOW BINARY LOGS`: the binlog files the server still has, oldest
+/// first, with their sizes (the end position of the last one is the
+/// server's current position).
+pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<(String, u64)>, SourceError> {
+    Ok(conn
+        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
+            (
+                row.get::<String, _>(0).unwrap_or_default(),
+                row.get::<u64, _>(1).unwrap_or_default(),
+            )
+        })
+        .await?)
+}
+
+/// [`binary_logs`] on a connection of its own.
+pub async fn server_binary_logs(config: &SourceConfig) -> Result<Vec<(String, u64)>, SourceError> {
+    let mut conn = connect(config).await?;
+    let logs = binary_logs(&mut conn).await;
+    let _ = conn.disconnect().await;
+    logs
+}
+
 /// The URL with its password replaced, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mysql_async::prelude::*;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -164,16 +163,7 @@ async fn stream(config: &AppConfig, shutdown: Shutdown) -> Result<()> {
 
 /// Where to start without a checkpoint (`source.start`).
 async fn initial_position(config: &AppConfig) -> Result<BinlogPosition> {
-    let mut conn = preflight::connect(&config.source).await?;
-    let logs: Vec<(String, u64)> = conn
-        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
-            (
-                row.get::<String, _>(0).unwrap_or_default(),
-                row.get::<u64, _>(1).unwrap_or_default(),
-            )
-        })
-        .await?;
-    let _ = conn.disconnect().await;
+    let logs = preflight::server_binary_logs(&config.source).await?;
     let pick = match config.source.start {
         StartMode::Earliest => logs
             .first()

@@ -95,17 +95,7 @@ pub async fn run(args: ReplayArgs) -> Result<()> {
 }
 
 async fn current_position(config: &AppConfig) -> Result<BinlogPosition> {
-    use mysql_async::prelude::*;
-    let mut conn = preflight::connect(&config.source).await?;
-    let logs: Vec<(String, u64)> = conn
-        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
-            (
-                row.get::<String, _>(0).unwrap_or_default(),
-                row.get::<u64, _>(1).unwrap_or_default(),
-            )
-        })
-        .await?;
-    let _ = conn.disconnect().await;
+    let logs = preflight::server_binary_logs(&config.source).await?;
     logs.last()
         .map(|(f, s)| BinlogPosition::new(f.clone(), *s))
         .ok_or_else(|| anyhow::anyhow!("the server lists no binary logs"))

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use mysql_async::prelude::*;
 use serde::Serialize;
 
 use cdc_bus_kafka::checkpoint::scan_topic;
@@ -195,17 +194,7 @@ async fn load_checkpoint(kafka: &KafkaConfig, source: &str) -> Result<Option<Che
 
 /// `SHOW BINARY LOGS`: `(file, size)`, oldest first.
 pub async fn binary_logs(config: &AppConfig) -> Result<Vec<(String, u64)>> {
-    let mut conn = preflight::connect(&config.source).await?;
-    let logs = conn
-        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
-            (
-                row.get::<String, _>(0).unwrap_or_default(),
-                row.get::<u64, _>(1).unwrap_or_default(),
-            )
-        })
-        .await;
-    let _ = conn.disconnect().await;
-    Ok(logs?)
+    Ok(preflight::server_binary_logs(&config.source).await?)
 }
 
 /// Binlog bytes from `from` to the end of the last file of `logs` (`SHOW

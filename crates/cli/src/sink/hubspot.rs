@@ -77,7 +77,6 @@ impl HubSpotWriter {
             outcome.calls += 1;
             self.client.existing(&secondary).await.map_err(classify)?
         };
-        let mut by_tag = HashMap::new();
         let mut inputs = Vec::with_capacity(updates.len());
         for (i, u) in updates.iter().enumerate() {
             if !u.from_primary && !existing.contains(&u.key.key) {
@@ -87,7 +86,6 @@ impl HubSpotWriter {
             let Some(properties) = u.properties() else {
                 continue;
             };
-            by_tag.insert(i as u64, u);
             inputs.push(UpsertInput {
                 id: u.key.key.clone(),
                 properties: properties.clone(),
@@ -100,14 +98,8 @@ impl HubSpotWriter {
         let result = self.client.upsert(inputs).await.map_err(classify)?;
         outcome.calls += result.calls;
         for dl in result.dead_letters {
-            if let Some(update) = by_tag.get(&dl.input.tag) {
-                outcome.dead_letters.push(letters::rejected(
-                    &self.name,
-                    update,
-                    dl.message.clone(),
-                    json!({"status": dl.status, "category": dl.category, "correlationId": dl.correlation_id, "errors": dl.errors}),
-                ));
-            }
+            let tag = dl.input.tag;
+            self.refused(updates, tag, dl, outcome);
         }
         Ok(())
     }
@@ -128,16 +120,29 @@ impl HubSpotWriter {
         let result = self.client.archive(inputs).await.map_err(classify)?;
         outcome.calls += result.calls;
         for dl in result.dead_letters {
-            if let Some(update) = updates.get(dl.input.tag as usize) {
-                outcome.dead_letters.push(letters::rejected(
-                    &self.name,
-                    update,
-                    dl.message.clone(),
-                    json!({"status": dl.status, "category": dl.category, "correlationId": dl.correlation_id, "errors": dl.errors}),
-                ));
-            }
+            let tag = dl.input.tag;
+            self.refused(updates, tag, dl, outcome);
         }
         Ok(())
+    }
+
+    /// A record HubSpot refused, as a dead letter of its coalesced update
+    /// (`tag` is the update's index in `updates`).
+    fn refused<I>(
+        &self,
+        updates: &[PendingUpdate],
+        tag: u64,
+        dl: cdc_sink_hubspot::DeadLetter<I>,
+        outcome: &mut WriteOutcome,
+    ) {
+        if let Some(update) = updates.get(tag as usize) {
+            outcome.dead_letters.push(letters::rejected(
+                &self.name,
+                update,
+                dl.message,
+                json!({"status": dl.status, "category": dl.category, "correlationId": dl.correlation_id, "errors": dl.errors}),
+            ));
+        }
     }
 
     /// Sends a dead letter's record again; returns a new dead letter if

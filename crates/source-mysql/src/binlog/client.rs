@@ -131,14 +131,7 @@ impl BinlogClient {
             .unwrap_or(true);
 
         if let StartAt::Position(p) = start {
-            let logs: Vec<(String, u64)> = conn
-                .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
-                    (
-                        row.get::<String, _>(0).unwrap_or_default(),
-                        row.get::<u64, _>(1).unwrap_or_default(),
-                    )
-                })
-                .await?;
+            let logs: Vec<(String, u64)> = crate::preflight::binary_logs(&mut conn).await?;
             if !logs.iter().any(|(f, _)| f == &p.file) {
                 return Err(SourceError::PositionPurged {
                     position: p.clone(),

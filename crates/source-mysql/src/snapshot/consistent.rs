@@ -186,9 +186,9 @@ async fn read_lock_view(conn: &mut Conn) -> Result<ViewPosition, SourceError> {
 
 /// Binlog files the server still has, oldest first.
 pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>, SourceError> {
-    Ok(conn
-        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
-            row.get::<String, _>(0).unwrap_or_default()
-        })
-        .await?)
+    Ok(crate::preflight::binary_logs(conn)
+        .await?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect())
 }
