@@ -68,6 +68,12 @@ pub struct ConfigArg {
 }
 
 fn main() -> std::process::ExitCode {
+    // Printing commands (`status`, `dlq list`) end quietly when piped into
+    // `head`, as command-line tools do, instead of panicking on EPIPE.
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
