@@ -119,9 +119,11 @@ async fn scratch_databases_are_separate_and_carry_the_app_schema() {
         .unwrap();
     let tables: Vec<String> = conn.query("SHOW TABLES").await.unwrap();
     assert_eq!(tables, ["user_cim_details", "users"]);
-    conn.query_drop("INSERT INTO users (email, first_name, signed_up_at) VALUES ('a@example.com', 'A', NOW(3))")
-        .await
-        .unwrap();
+    conn.query_drop(
+        "INSERT INTO users (email, first_name, signed_up_at) VALUES ('a@example.com', 'A', NOW(3))",
+    )
+    .await
+    .unwrap();
     let in_b: u64 = conn
         .query_first(format!("SELECT COUNT(*) FROM `{b}`.users"))
         .await

@@ -22,6 +22,8 @@ pub struct PrivateMariaDb {
     child: Child,
     dir: PathBuf,
     port: u16,
+    /// The `extra_server_args` it was started with, for [`restart`](Self::restart).
+    args: Vec<String>,
 }
 
 /// How long a start may take before the test fails (the 2-core CI machine can be busy).
@@ -47,7 +49,15 @@ impl PrivateMariaDb {
             let port = free_port();
             let mut child = spawn_server(&dir, port, extra_server_args);
             match wait_ready(&mut child, &dir) {
-                Ok(()) => return PrivateMariaDb { child, dir, port },
+                Ok(()) => {
+                    let args = extra_server_args.iter().map(|a| a.to_string()).collect();
+                    return PrivateMariaDb {
+                        child,
+                        dir,
+                        port,
+                        args,
+                    };
+                }
                 Err(log) if attempts > 1 && log.contains("Address already in use") => {
                     attempts -= 1;
                 }
@@ -77,6 +87,35 @@ impl PrivateMariaDb {
     /// The instance's directory: `data/`, `error.log`, `mysqld.sock`.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Stops the server the way an operator does (SIGTERM: InnoDB shuts down cleanly, the
+    /// binlog is closed) and starts it again on the same data directory, port and settings.
+    /// Blocks until it answers again.
+    pub fn restart(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        self.start_again();
+    }
+
+    /// Like [`restart`](Self::restart) after a crash: SIGKILL, so InnoDB recovers at start.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.start_again();
+    }
+
+    fn start_again(&mut self) {
+        // The same port, because clients reconnect to the address they know. It was ours a
+        // moment ago and mariadbd binds with SO_REUSEADDR, so a TIME_WAIT does not block it.
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.child = spawn_server(&self.dir, self.port, &args);
+        if let Err(log) = wait_ready(&mut self.child, &self.dir) {
+            panic!("private MariaDB (args {args:?}) did not start again: {log}");
+        }
     }
 }
 

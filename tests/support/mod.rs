@@ -12,6 +12,8 @@
 //! - [`pipeline`]: a test's own config file (source, topics, sinks) and processes.
 //! - [`converge`]: the convergence check (source vs contacts vs crm rows).
 //! - [`streamer`]: the real `cdc-streamer` binary as a child process (test.sh builds it).
+//! - [`workload`]: writes to the source tables: fixed rows (`insert_users`), a seeded random
+//!   workload of mixed transactions for the fault tests, and copying the tables elsewhere.
 //!
 //! Helpers panic with a message instead of returning errors: a failed set-up is a failed test,
 //! and the message says what to fix.
@@ -23,6 +25,7 @@ pub mod pipeline;
 pub mod sim;
 pub mod stack;
 pub mod streamer;
+pub mod workload;
 
 pub use mariadb::PrivateMariaDb;
 pub use stack::{unique, Schema, Stack};
