@@ -168,6 +168,27 @@ fn mariadbd() -> PathBuf {
 }
 
 fn install_db(dir: &Path) {
+    // mariadb-install-db fails now and then on a loaded machine (seen in CI
+    // with several private servers installing at once); a clean retry
+    // succeeds.
+    for attempt in 1..=3 {
+        match try_install_db(dir) {
+            Ok(()) => return,
+            Err(log) if attempt < 3 => {
+                eprintln!("mariadb-install-db failed (attempt {attempt}), retrying:\n{log}");
+                let _ = fs::remove_dir_all(dir.join("data"));
+                let _ = fs::create_dir_all(dir.join("data"));
+                std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
+            }
+            Err(log) => {
+                let _ = fs::remove_dir_all(dir);
+                panic!("mariadb-install-db failed 3 times:\n{log}");
+            }
+        }
+    }
+}
+
+fn try_install_db(dir: &Path) -> Result<(), String> {
     let log = dir.join("install.log");
     let status = Command::new("mariadb-install-db")
         .arg("--no-defaults")
@@ -186,10 +207,13 @@ fn install_db(dir: &Path) {
         ))
         .status()
         .expect("running mariadb-install-db (deploy/local/install-tools.sh installs it)");
-    if !status.success() {
-        let log = fs::read_to_string(&log).unwrap_or_default();
-        let _ = fs::remove_dir_all(dir);
-        panic!("mariadb-install-db failed ({status}):\n{log}");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{status}: {}",
+            fs::read_to_string(&log).unwrap_or_default()
+        ))
     }
 }
 
