@@ -161,6 +161,7 @@ async fn run(stack: stack::Stack, args: RunArgs) -> Result<()> {
         latency: None,
         mass_update: None,
         coalescing: None,
+        load_averages: Vec::new(),
         errors: Vec::new(),
         finished_at: None,
     };

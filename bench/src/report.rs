@@ -23,6 +23,8 @@ pub struct Report {
     pub latency: Option<Latency>,
     pub mass_update: Option<MassUpdate>,
     pub coalescing: Option<Coalescing>,
+    /// `/proc/loadavg` before each figure: what else the machine was doing.
+    pub load_averages: Vec<(String, String)>,
     /// Figures that failed, with the error.
     pub errors: Vec<(String, String)>,
     pub finished_at: Option<String>,
@@ -55,6 +57,17 @@ impl Report {
             thousands(self.rows as f64),
             m.line()
         );
+        if !self.load_averages.is_empty() {
+            let _ = writeln!(
+                md,
+                "Load average (1, 5, 15 min) before each figure: {}.\n",
+                self.load_averages
+                    .iter()
+                    .map(|(f, l)| format!("{f} {l}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         md.push_str(&self.targets());
         if let Some(d) = &self.decode {
             md.push_str(&decode_md(d));
