@@ -31,10 +31,10 @@ perf record -F 999 --call-graph dwarf,32768 -o "$OUT/decode.perf.data" \
   "$BENCH" decode --from "$from" --to "$to" >"$OUT/decode.json" 2>/dev/null
 echo "[profile] self time, top 25:"
 perf report -i "$OUT/decode.perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-  grep -E '^ +[0-9]' | head -25
+  grep -E '^ +[0-9]' | head -25 || true # head closes the pipe early: not an error
 echo "[profile] inclusive time of our and mysql_common's functions:"
 perf report -i "$OUT/decode.perf.data" --children --sort symbol --stdio --call-graph=none 2>/dev/null |
-  grep -E '^ +[0-9]' | grep -E 'cdc_source_mysql|mysql_common|drop_in_place<cdc_core|format_inner' | head -20
+  grep -E '^ +[0-9]' | grep -E 'cdc_source_mysql|mysql_common|drop_in_place<cdc_core|format_inner' | head -20 || true
 
 echo "[profile] allocators (rows/s of the same decode, two runs each):"
 for alloc in glibc jemalloc mimalloc; do

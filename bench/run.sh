@@ -5,7 +5,7 @@
 #   bash bench/run.sh            # full size: 1,000,000 users, 60 s per latency rate (~25 min)
 #   bash bench/run.sh --quick    # about 10x smaller (~5 min)
 #   bash bench/run.sh --keep     # leave the stack running afterwards (for cdc-bench by hand)
-#   bash bench/run.sh -- --only decode,kafka    # anything after -- goes to `cdc-bench run`
+#   bash bench/run.sh -- --only decode,kafka --out /tmp/b   # after --: `cdc-bench run` flags
 #
 # What it does:
 #   1. builds the release binaries (cdc-bench, cdc-streamer, hubspot-sim);
