@@ -1341,22 +1341,37 @@ async fn a_mapping_to_a_missing_target_table_stops_the_sink_naming_it() {
 // Product bugs the workload found
 // ---------------------------------------------------------------------------------------------
 
-/// A user who enters the sync filter (status C/G → A) gets a contact made from the `users`
-/// row alone: the properties of its `user_cim_details` row (company, job title, country,
-/// purchase range, work phone) are missing, although the row exists and was written before.
+/// A user who enters the sync filter (status C/G → A) gets a contact with the properties of
+/// its `user_cim_details` row too, although that row was written (and its change skipped)
+/// while the user was out: the sink reads it from the source when it re-creates the contact.
+/// Also while out: a detail row changed, and one was deleted.
 #[tokio::test]
-#[ignore = "product bug: the contact of a user entering the sync filter lacks its user_cim_details properties (docs/reliability.md)"]
 async fn a_user_entering_the_sync_filter_gets_its_detail_properties() {
     let rig = Rig::new(&[]).await;
     let _reader = rig.pipeline.start_reader().await;
     let _sink = rig.pipeline.start_sink().await;
     let db = &rig.source;
-    // 1: synced, then closed, then active again. 2: closed from the start, active later.
-    exec(db, "INSERT INTO users (id, email, user_status, signed_up_at) VALUES (1, 'one@example.com', 'A', NOW(3)), (2, 'two@example.com', 'C', NOW(3))").await;
-    exec(db, "INSERT INTO user_cim_details (user_id, company, country) VALUES (1, 'Acme', 'Ísland'), (2, 'Zoë Ltd', '日本')").await;
+    // 1: synced, then closed, then active again. 2 and 3: closed from the start, active later.
+    exec(db, "INSERT INTO users (id, email, user_status, signed_up_at) VALUES (1, 'one@example.com', 'A', NOW(3)), (2, 'two@example.com', 'C', NOW(3)), (3, 'three@example.com', 'G', NOW(3))").await;
+    exec(db, "INSERT INTO user_cim_details (user_id, company, country, tel_area_code, tel) VALUES (1, 'Acme', 'Ísland', '+354', '555'), (2, 'Zoë Ltd', '日本', NULL, '03'), (3, 'Gone GmbH', 'DE', '+49', '1')").await;
     rig.converged(WAIT).await;
     exec(db, "UPDATE users SET user_status = 'C' WHERE id = 1").await;
     rig.converged(WAIT).await;
-    exec(db, "UPDATE users SET user_status = 'A' WHERE id IN (1, 2)").await;
+    // While they are out: 1's details change, 3's are deleted.
+    exec(
+        db,
+        "UPDATE user_cim_details SET company = 'Acme 2 😀', annual_purchase = 3 WHERE user_id = 1",
+    )
+    .await;
+    exec(db, "DELETE FROM user_cim_details WHERE user_id = 3").await;
+    exec(
+        db,
+        "UPDATE users SET user_status = 'A' WHERE id IN (1, 2, 3)",
+    )
+    .await;
     rig.converged(WAIT).await;
+    let contacts = rig.sim.contacts().await;
+    assert_eq!(contacts[&1]["company"], "Acme 2 😀");
+    assert_eq!(contacts[&1]["annual_purchase_range"], "5k-10k USD");
+    assert_eq!(contacts[&2]["country"], "日本");
 }

@@ -171,11 +171,6 @@ pub struct Workload {
     pub max_ops_per_transaction: usize,
     /// Rows under this many users make steps insert rather than delete.
     pub min_users: usize,
-    /// Whether a user that has a detail row may move from C/G back to A. Off by default: the
-    /// contact is then re-created without the detail properties, a product bug shown by
-    /// `a_user_entering_the_sync_filter_gets_its_detail_properties` in tests/faults.rs. Turn
-    /// it on (and make it the default) once that test passes.
-    pub reactivate_with_details: bool,
     pub counts: Counts,
 }
 
@@ -210,7 +205,6 @@ impl Workload {
             mass_update_chance: 0.01,
             max_ops_per_transaction: 4,
             min_users: 50,
-            reactivate_with_details: false,
             counts: Counts::default(),
         }
     }
@@ -514,11 +508,7 @@ impl Workload {
     fn status_op(&mut self) -> Op {
         let id = self.any_user();
         let v = &mut self.rng;
-        let mut status = *["A", "A", "C", "G"].choose(v).unwrap();
-        let blocked = !self.reactivate_with_details && self.cims.contains(&id);
-        if status == "A" && blocked && self.inactive.contains(&id) {
-            status = *["C", "G"].choose(v).unwrap();
-        }
+        let status = *["A", "A", "C", "G"].choose(v).unwrap();
         if status == "A" {
             self.inactive.remove(&id);
         } else {

@@ -14,6 +14,8 @@
 //!   the binlog carries no row metadata, and for MariaDB's JSON columns.
 //! - [`reader`]: the read loop: one handler per event kind, table filtering,
 //!   transaction boundaries, reconnects.
+//! - [`lookup`]: current rows by key, for a sink that must complete a
+//!   record it re-creates (a user back in the sync filter).
 //! - [`snapshot`]: the initial load: every row in key order, in chunks, from
 //!   one consistent view whose binlog position the reader continues at.
 //!
@@ -27,6 +29,7 @@
 pub mod binlog;
 pub mod config;
 pub mod error;
+pub mod lookup;
 pub mod preflight;
 pub mod reader;
 pub mod schema;

@@ -21,6 +21,7 @@ use cdc_bus_kafka::{admin, CheckpointStore, KafkaConfig};
 use cdc_sink_mysql::write::quote_ident;
 use cdc_source_mysql::config::StartMode;
 use cdc_source_mysql::preflight::{self, ServerInfo};
+use cdc_source_mysql::SourceConfig;
 
 use super::status::{binary_logs, bytes_behind};
 use crate::config::AppConfig;
@@ -110,7 +111,7 @@ pub async fn run(args: CheckArgs) -> Result<()> {
         _ => report.skip("checkpoint", "needs both the source server and the brokers"),
     }
     for (name, sink) in &config.sinks {
-        check_sink(name, sink, &mut report).await;
+        check_sink(name, sink, &config.source, &mut report).await;
     }
 
     match report.failed {
@@ -298,7 +299,7 @@ async fn check_checkpoint(config: &AppConfig, server: &ServerInfo, report: &mut 
     }
 }
 
-async fn check_sink(name: &str, sink: &SinkConfig, report: &mut Report) {
+async fn check_sink(name: &str, sink: &SinkConfig, source: &SourceConfig, report: &mut Report) {
     let what = format!("sink {name}");
     if !sink.enabled {
         report.skip(&what, "disabled (enabled = false)");
@@ -306,7 +307,7 @@ async fn check_sink(name: &str, sink: &SinkConfig, report: &mut Report) {
     }
     // Opening the writer is the sink's own start-up check: HubSpot token and
     // property definitions, or MySQL connection and checkpoint table.
-    if let Err(e) = timed(Writer::open(name, sink)).await {
+    if let Err(e) = timed(Writer::open(name, sink, source)).await {
         report.fail(&what, format!("{e:#}"));
         return;
     }

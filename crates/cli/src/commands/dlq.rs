@@ -94,7 +94,7 @@ async fn replay(path: PathBuf, sink: String) -> Result<()> {
         .sinks
         .get(&sink)
         .with_context(|| format!("no [sinks.{sink}] in the config"))?;
-    let writer = Writer::open(&sink, sink_config).await?;
+    let writer = Writer::open(&sink, sink_config, &config.source).await?;
     let kafka = &config.kafka;
     let dlq = DeadLetterWriter::open(kafka).await?;
     let group = format!("cdc-dlq-replay-{sink}");

@@ -35,9 +35,10 @@ pub async fn run_with(
     for name in names {
         let sink = config.sinks[&name].clone();
         let kafka = config.kafka.clone();
+        let source = config.source.clone();
         let shutdown = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            let r = run_sink(&name, &sink, &kafka, shutdown.clone()).await;
+            let r = run_sink(&name, &sink, &source, &kafka, shutdown.clone()).await;
             if r.is_err() {
                 // A sink that cannot go on (bad token, missing table) stops
                 // the process so it is noticed; retriable outages never get

@@ -26,6 +26,7 @@ use cdc_bus_kafka::dlq::DeadLetterWriter;
 use cdc_bus_kafka::KafkaConfig;
 use cdc_core::coalesce::{MappingRoute, PushOutcome, Window};
 use cdc_core::ChangeEvent;
+use cdc_source_mysql::SourceConfig;
 
 use super::config::{SinkConfig, SinkKind};
 use super::letters;
@@ -55,13 +56,14 @@ impl Consumed {
 pub async fn run_sink(
     name: &str,
     config: &SinkConfig,
+    source: &SourceConfig,
     kafka: &KafkaConfig,
     mut shutdown: Shutdown,
 ) -> Result<()> {
     config.validate(name)?;
     let group = config.group(name);
     let topic = kafka.topic.clone();
-    let writer = Writer::open(name, config).await?;
+    let writer = Writer::open(name, config, source).await?;
     let dlq = DeadLetterWriter::open(kafka).await?;
     let entity = match config.kind {
         SinkKind::Hubspot => "contact",

@@ -4,7 +4,8 @@
 //! whose value is the entity key. An upsert that only secondary tables
 //! contributed (e.g. a `user_cim_details` change) must not create a contact
 //! for a user that is not synced: those are sent only for contacts that
-//! already exist.
+//! already exist. A contact re-created because its user came back into the
+//! filter is completed with its other tables' rows (`refill.rs`).
 
 use std::collections::HashMap;
 
@@ -16,9 +17,11 @@ use cdc_bus_kafka::dlq::DeadLetter;
 use cdc_core::coalesce::{BatchKind, Drained, PendingUpdate};
 use cdc_core::mapping::SinkMapping;
 use cdc_sink_hubspot::{ArchiveInput, HubSpotClient, HubSpotError, UpsertInput};
+use cdc_source_mysql::SourceConfig;
 
 use super::config::SinkConfig;
 use super::letters;
+use super::refill::{self, Refill};
 use super::writer::{WriteError, WriteOutcome};
 
 pub struct HubSpotWriter {
@@ -26,10 +29,13 @@ pub struct HubSpotWriter {
     client: HubSpotClient,
     /// Inputs per request (`window.batch_size`, at most 100).
     batch_size: usize,
+    /// Reads the source for contacts back in the filter (`None` when the
+    /// mapping has no filter or no other table).
+    refill: Option<Refill>,
 }
 
 impl HubSpotWriter {
-    pub async fn open(name: &str, config: &SinkConfig) -> Result<Self> {
+    pub async fn open(name: &str, config: &SinkConfig, source: &SourceConfig) -> Result<Self> {
         let api = config
             .hubspot
             .clone()
@@ -45,6 +51,7 @@ impl HubSpotWriter {
                 .window
                 .batch_size
                 .clamp(1, cdc_core::coalesce::HUBSPOT_MAX_BATCH),
+            refill: Refill::new(source, &config.tables).with_context(|| format!("sinks.{name}"))?,
         })
     }
 
@@ -77,6 +84,10 @@ impl HubSpotWriter {
             outcome.calls += 1;
             self.client.existing(&secondary).await.map_err(classify)?
         };
+        let read = match &self.refill {
+            Some(r) => r.properties(updates).await?,
+            None => HashMap::new(),
+        };
         let mut inputs = Vec::with_capacity(updates.len());
         for (i, u) in updates.iter().enumerate() {
             if !u.from_primary && !existing.contains(&u.key.key) {
@@ -88,7 +99,7 @@ impl HubSpotWriter {
             };
             inputs.push(UpsertInput {
                 id: u.key.key.clone(),
-                properties: properties.clone(),
+                properties: refill::merged(properties, read.get(&u.key.key)),
                 tag: i as u64,
             });
         }

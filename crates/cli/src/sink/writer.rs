@@ -5,6 +5,7 @@ use anyhow::Result;
 use cdc_bus_kafka::dlq::DeadLetter;
 use cdc_core::coalesce::{Drained, MappingRoute, PushOutcome, Window};
 use cdc_core::ChangeEvent;
+use cdc_source_mysql::SourceConfig;
 
 use super::config::{SinkConfig, SinkKind};
 use super::hubspot::HubSpotWriter;
@@ -39,9 +40,11 @@ pub enum Writer {
 impl Writer {
     /// Connects and runs the start-up checks (HubSpot property definitions,
     /// MySQL connection and checkpoint table).
-    pub async fn open(name: &str, config: &SinkConfig) -> Result<Writer> {
+    /// `source` is read only to complete re-created HubSpot contacts (see
+    /// `refill.rs`).
+    pub async fn open(name: &str, config: &SinkConfig, source: &SourceConfig) -> Result<Writer> {
         Ok(match config.kind {
-            SinkKind::Hubspot => Writer::HubSpot(HubSpotWriter::open(name, config).await?),
+            SinkKind::Hubspot => Writer::HubSpot(HubSpotWriter::open(name, config, source).await?),
             SinkKind::Mysql => Writer::MySql(MySqlWriter::open(name, config).await?),
         })
     }

@@ -54,6 +54,9 @@ pub struct Change {
     /// primary upsert may (re-)create a record that a primary archive
     /// removed, so a secondary row cannot bring back a filtered-out user.
     pub from_primary: bool,
+    /// The entity came back into the primary table's filter with this
+    /// change: rows of its other tables may have changed unseen meanwhile.
+    pub refill: bool,
 }
 
 impl Change {
@@ -62,6 +65,7 @@ impl Change {
             entity,
             kind: ChangeKind::Upsert(properties),
             from_primary,
+            refill: false,
         }
     }
 
@@ -70,6 +74,7 @@ impl Change {
             entity,
             kind: ChangeKind::Archive,
             from_primary,
+            refill: false,
         }
     }
 
@@ -78,6 +83,7 @@ impl Change {
             entity,
             kind: ChangeKind::Delete,
             from_primary,
+            refill: false,
         }
     }
 }

@@ -51,6 +51,11 @@ pub struct PendingUpdate {
     /// removal), i.e. the record is known to exist and pass the filter. An
     /// upsert made only of secondary rows should update, not create.
     pub from_primary: bool,
+    /// For an upsert: the entity came back into the primary table's filter
+    /// (e.g. a user's status went from closed to active) and nothing removed
+    /// it again since. Changes of its other tables were skipped while it was
+    /// out, so the sink must read their current rows to write it whole.
+    pub refill: bool,
     /// The changes folded in, in arrival order.
     pub sources: Vec<SourceRef>,
     /// How many change events were folded in.
@@ -89,6 +94,8 @@ pub(crate) struct PendingEntity {
     removal: Option<Removal>,
     newest_upsert: Option<Stamp>,
     newest_primary_upsert: Option<Stamp>,
+    /// The newest primary upsert that brought the entity back into the filter.
+    newest_refill: Option<Stamp>,
     sources: Vec<SourceRef>,
     events: usize,
 }
@@ -108,6 +115,7 @@ impl PendingEntity {
             removal: None,
             newest_upsert: None,
             newest_primary_upsert: None,
+            newest_refill: None,
             sources: Vec::new(),
             events: 0,
         }
@@ -118,6 +126,7 @@ impl PendingEntity {
         &mut self,
         kind: ChangeKind,
         from_primary: bool,
+        refill: bool,
         stamp: &Stamp,
         source: &SourceRef,
     ) {
@@ -150,6 +159,9 @@ impl PendingEntity {
                 keep_newest(&mut self.newest_upsert, stamp);
                 if from_primary {
                     keep_newest(&mut self.newest_primary_upsert, stamp);
+                    if refill {
+                        keep_newest(&mut self.newest_refill, stamp);
+                    }
                 }
             }
             ChangeKind::Archive | ChangeKind::Delete => {
@@ -183,22 +195,25 @@ impl PendingEntity {
             };
             !newer(undoer, r)
         });
-        let (kind, from_primary) = match removed {
-            Some(r) if r.delete => (UpdateKind::Delete, false),
-            Some(_) => (UpdateKind::Archive, false),
+        let (kind, from_primary, refill) = match removed {
+            Some(r) if r.delete => (UpdateKind::Delete, false, false),
+            Some(_) => (UpdateKind::Archive, false, false),
             None => {
-                let from_primary = match &self.removal {
-                    Some(r) => newer(&self.newest_primary_upsert, r),
-                    None => self.newest_primary_upsert.is_some(),
+                let since_removal = |upsert: &Option<Stamp>| match &self.removal {
+                    Some(r) => newer(upsert, r),
+                    None => upsert.is_some(),
                 };
+                let from_primary = since_removal(&self.newest_primary_upsert);
+                let refill = since_removal(&self.newest_refill);
                 let properties = self.slots.into_iter().map(|s| (s.name, s.value)).collect();
-                (UpdateKind::Upsert { properties }, from_primary)
+                (UpdateKind::Upsert { properties }, from_primary, refill)
             }
         };
         PendingUpdate {
             key: self.key,
             kind,
             from_primary,
+            refill,
             sources: self.sources,
             events: self.events,
         }

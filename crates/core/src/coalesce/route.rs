@@ -60,18 +60,20 @@ impl Route for MappingRoute {
         for table in self.mapping.tables_for(&event.db, &event.table) {
             let entity = table.target.as_deref().unwrap_or(&self.entity);
             let entity = EntityKey::new(entity, event.key.as_str());
-            let (kind, from_primary) = match table.classify(event, self.flavor)? {
-                Action::Upsert(props) => (ChangeKind::Upsert(props), table.primary),
+            let (kind, from_primary, refill) = match table.classify(event, self.flavor)? {
+                Action::Upsert(props) => (ChangeKind::Upsert(props), table.primary, false),
+                Action::Reenter(props) => (ChangeKind::Upsert(props), table.primary, true),
                 // A clear must never create the record just to empty it.
-                Action::Clear(props) => (ChangeKind::Upsert(props), false),
-                Action::Archive => (ChangeKind::Archive, table.primary),
-                Action::Delete => (ChangeKind::Delete, table.primary),
+                Action::Clear(props) => (ChangeKind::Upsert(props), false, false),
+                Action::Archive => (ChangeKind::Archive, table.primary, false),
+                Action::Delete => (ChangeKind::Delete, table.primary, false),
                 Action::Skip(_) => continue,
             };
             changes.push(Change {
                 entity,
                 kind,
                 from_primary,
+                refill,
             });
         }
         Ok(changes)

@@ -190,13 +190,54 @@ fn a_newer_archive_replaces_upserts_and_a_newer_primary_upsert_recreates() {
         Some(user(7, "A", "b")),
         500,
     );
-    push_all(&mut w, &route, &[leave, cim_update(7, "3", 3, 450), back]);
+    push_all(
+        &mut w,
+        &route,
+        &[leave.clone(), cim_update(7, "3", 3, 450), back.clone()],
+    );
     let d = w.drain();
     let u = only(&d);
     assert!(u.from_primary);
+    assert!(
+        u.refill,
+        "back in the filter: the other tables must be read"
+    );
     let props = u.properties().unwrap();
     assert_eq!(props["email"], json!("b"));
     assert_eq!(props["work_phone"], json!("03-3"));
+}
+
+#[test]
+fn only_a_return_into_the_filter_asks_for_a_refill() {
+    let route = hubspot_route();
+    let drained = |events: &[ChangeEvent]| {
+        let mut w = Window::new(CoalesceConfig::default());
+        push_all(&mut w, &route, events);
+        w.drain()
+    };
+    let status = |from: &str, to: &str, pos: u64| {
+        event(
+            Op::Update,
+            "users",
+            7,
+            Some(user(7, from, "a")),
+            Some(user(7, to, "a")),
+            pos,
+        )
+    };
+    // An ordinary update, an insert: the other tables' changes are in the stream.
+    assert!(!only(&drained(&[update(7, "a", "b", 100)])).refill);
+    let insert = event(Op::Create, "users", 7, None, Some(user(7, "A", "a")), 100);
+    assert!(!only(&drained(&[insert])).refill);
+    // Back in, then out again in the same window: archived, nothing to read.
+    let d = drained(&[status("C", "A", 100), status("A", "G", 200)]);
+    assert_eq!(only(&d).kind, UpdateKind::Archive);
+    assert!(!only(&d).refill);
+    // Back in, then another update: still a refill.
+    let d = drained(&[status("C", "A", 100), update(7, "a", "b", 200)]);
+    assert!(only(&d).refill);
+    // A secondary change alone never asks for one.
+    assert!(!only(&drained(&[cim_update(7, "1", 0, 100)])).refill);
 }
 
 #[test]

@@ -201,7 +201,13 @@ impl Window {
                     self.entities.len() - 1
                 }
             };
-            self.entities[i].apply(change.kind, change.from_primary, &stamp, &source);
+            self.entities[i].apply(
+                change.kind,
+                change.from_primary,
+                change.refill,
+                &stamp,
+                &source,
+            );
         }
         PushOutcome::Accepted
     }

@@ -20,6 +20,11 @@ use crate::event::{ChangeEvent, Op, Row};
 pub enum Action {
     /// Write these properties/columns, creating the entity when absent.
     Upsert(Properties),
+    /// An update that brings the row back into the filter: write it in full,
+    /// like `Upsert`. The entity's rows in other tables changed unseen while
+    /// it was out (their changes were skipped), so a sink that removed the
+    /// record re-reads them (see `PendingUpdate::refill`).
+    Reenter(Properties),
     /// Archive the entity (HubSpot).
     Archive,
     /// Delete the target row (MySQL).
@@ -105,7 +110,10 @@ impl TableMapping {
                 .filter
                 .as_ref()
                 .is_none_or(|f| f.passes(before) == Ok(true));
-            if was_in && self.map_row(before, flavor).as_ref() == Ok(&props) {
+            if !was_in {
+                return Ok(Action::Reenter(self.with_target_key(props, row, flavor)));
+            }
+            if self.map_row(before, flavor).as_ref() == Ok(&props) {
                 return Ok(Action::Skip(SkipReason::Unchanged));
             }
         }

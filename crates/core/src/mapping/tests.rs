@@ -163,13 +163,14 @@ fn the_filter_archives_c_and_g_and_upserts_the_rest() {
         classify_users(Op::Create, None, Some("A")),
         Action::Upsert(_)
     ));
-    // A → C archives; C → A brings the contact back in full.
+    // A → C archives; C → A brings the contact back in full (and says so:
+    // the user's other tables were not synced meanwhile).
     assert_eq!(
         classify_users(Op::Update, Some("A"), Some("C")),
         Action::Archive
     );
-    let Action::Upsert(back) = classify_users(Op::Update, Some("C"), Some("A")) else {
-        panic!("C → A must upsert")
+    let Action::Reenter(back) = classify_users(Op::Update, Some("C"), Some("A")) else {
+        panic!("C → A must upsert in full and ask for a refill")
     };
     assert_eq!(back.len(), 10);
     // C → C (another column changed): already archived.
@@ -258,7 +259,7 @@ fn deletes_archive_the_primary_and_clear_a_secondary() {
     );
     assert!(matches!(
         users.classify(&ev, Flavor::Sql).unwrap(),
-        Action::Upsert(_)
+        Action::Reenter(_)
     ));
 }
 

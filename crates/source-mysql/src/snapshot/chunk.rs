@@ -101,7 +101,8 @@ pub struct ChunkQuery {
     next_params: Vec<usize>,
 }
 
-fn quote(name: &str) -> String {
+/// `name` as a quoted identifier.
+pub(crate) fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
