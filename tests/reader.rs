@@ -475,3 +475,45 @@ async fn without_row_metadata_names_come_from_information_schema_with_a_warning(
         .wait_for_log("binlog_row_metadata is MINIMAL", WAIT)
         .await;
 }
+
+/// Two readers with one `server_id` (a copied config, say) would push each other off the
+/// server forever: the server drops the older connection when the newer registers. The one
+/// dropped stops with a message naming the cause and the fix; the other streams on.
+#[tokio::test]
+async fn a_second_reader_with_the_same_server_id_is_a_clear_fatal_error() {
+    let stack = Stack::get();
+    let db = stack.scratch_db("sameid").await;
+    let first = Pipeline::reader(&db, &["users"], &cdc_url());
+    let second = Pipeline::reader(&db, &["users"], &cdc_url());
+    let id_line = |p: &Pipeline| {
+        let text = std::fs::read_to_string(&p.config).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("server_id"))
+            .unwrap()
+            .to_string()
+    };
+    let text = std::fs::read_to_string(&second.config).unwrap();
+    std::fs::write(
+        &second.config,
+        text.replace(&id_line(&second), &id_line(&first)),
+    )
+    .unwrap();
+    let mut older = first.start_reader().await;
+    let newer = second.start_reader().await;
+    let status = older.wait_exit(WAIT).await;
+    let log = older.log_text();
+    assert!(!status.success(), "the dropped reader stops:\n{log}");
+    assert!(
+        log.contains("same server_uuid/server_id") && log.contains("its own `source.server_id`"),
+        "{log}"
+    );
+    // The newer one streams on.
+    exec(
+        &db,
+        "INSERT INTO users (id, email, signed_up_at) VALUES (1, 'a@example.com', NOW(3))",
+    )
+    .await;
+    let ev = second.events(1).await;
+    assert_eq!(ev[0]["key"], "1");
+    drop(newer);
+}

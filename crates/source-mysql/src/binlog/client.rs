@@ -324,6 +324,17 @@ fn map_stream_error(e: mysql_async::Error) -> SourceError {
             problem: format!("the server cannot send the requested binlog: {}", s.message),
             fix: "the position was probably purged: run `SHOW BINARY LOGS`, then `cdc-streamer snapshot` or `cdc-streamer replay --from` an available position".into(),
         },
+        // 4052: ER_SLAVE_SAME_ID (MariaDB). Another replica connected with
+        // our server id and the server dropped us for it. Reconnecting would
+        // drop the other one in turn, forever: stop and say why.
+        mysql_async::Error::Server(ref s)
+            if s.code == 4052 || s.message.contains("same server_uuid/server_id") =>
+        {
+            SourceError::Precondition {
+                problem: format!("another replica connected with this reader's server id, and the server dropped this connection ({})", s.message),
+                fix: "give every reader (and every replica of this server) its own `source.server_id`; do not run two readers of one config at once".into(),
+            }
+        }
         other => stream_err(other.to_string()),
     }
 }
