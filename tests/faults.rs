@@ -121,17 +121,15 @@ impl Rig {
     }
 
     async fn converged(&self, within: Duration) {
-        converged(&self.source, &self.target, Some(&self.sim), within).await;
+        converged(&self.source, &self.target, &self.sim, within).await;
     }
 }
 
-/// Waits until HubSpot (when given) and the crm target equal the source.
-async fn converged(source: &str, target: &str, sim: Option<&PrivateSim>, within: Duration) {
+/// Waits until HubSpot and the crm target equal the source.
+async fn converged(source: &str, target: &str, sim: &PrivateSim, within: Duration) {
     let started = Instant::now();
-    if let Some(sim) = sim {
-        let r = eventually(within, || async { contacts_match(source, sim).await }).await;
-        assert!(r.is_ok(), "HubSpot did not converge: {}", r.unwrap_err());
-    }
+    let r = eventually(within, || async { contacts_match(source, sim).await }).await;
+    assert!(r.is_ok(), "HubSpot did not converge: {}", r.unwrap_err());
     let r = eventually(within, || async { crm_matches(source, target).await }).await;
     assert!(r.is_ok(), "crm did not converge: {}", r.unwrap_err());
     println!(
@@ -230,17 +228,22 @@ async fn double_applies(target: &str) -> (u64, u64) {
     (writes, twice)
 }
 
-/// Every message on `topic`, read until none came for 3 s: (messages, distinct row changes
-/// by source position). The difference is what the reader published more than once.
+/// Every message on `topic` (as many as its high watermarks say it holds): (messages,
+/// distinct row changes by source position). The difference is what the reader published
+/// more than once.
 async fn census(brokers: &str, topic: &str) -> (usize, usize) {
+    let total = TopicSize::new(brokers, topic).now().await as usize;
     let consumer = group_consumer(brokers, &unique("census"));
     consumer.subscribe(&[topic]).unwrap();
     let mut messages = 0;
     let mut positions = std::collections::HashSet::new();
-    let mut idle = Duration::from_secs(20);
-    while let Ok(next) = tokio::time::timeout(idle, consumer.recv()).await {
+    // Long idle allowance: a big topic on a busy broker can pause between fetches.
+    while messages < total {
+        let next = tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await;
+        let Ok(next) = next else {
+            panic!("reading {topic}: {messages} of {total} messages, then nothing for 60 s");
+        };
         let Ok(m) = next else { continue };
-        idle = Duration::from_secs(3);
         messages += 1;
         if let Some(v) = m
             .payload()
@@ -359,6 +362,8 @@ async fn report_hubspot(sim: &PrivateSim, changes: usize) {
 struct TopicSize {
     consumer: Arc<BaseConsumer>,
     topic: String,
+    /// Learnt at the first call (the reader creates the topic).
+    partitions: std::sync::OnceLock<i32>,
 }
 
 impl TopicSize {
@@ -370,28 +375,34 @@ impl TopicSize {
         TopicSize {
             consumer: Arc::new(consumer),
             topic: topic.to_string(),
+            partitions: std::sync::OnceLock::new(),
         }
     }
 
     async fn now(&self) -> i64 {
         let (consumer, topic) = (self.consumer.clone(), self.topic.clone());
-        tokio::task::spawn_blocking(move || {
+        let known = self.partitions.get().copied();
+        let (partitions, size) = tokio::task::spawn_blocking(move || {
             let timeout = Duration::from_secs(5);
-            let Ok(metadata) = consumer.fetch_metadata(Some(&topic), timeout) else {
-                return 0;
-            };
-            let partitions = metadata
-                .topics()
-                .first()
-                .map(|t| t.partitions().len() as i32)
-                .unwrap_or(0);
-            (0..partitions)
+            let partitions = known.unwrap_or_else(|| {
+                consumer
+                    .fetch_metadata(Some(&topic), timeout)
+                    .ok()
+                    .and_then(|m| m.topics().first().map(|t| t.partitions().len() as i32))
+                    .unwrap_or(0)
+            });
+            let size = (0..partitions)
                 .filter_map(|p| consumer.fetch_watermarks(&topic, p, timeout).ok())
                 .map(|(_, high)| high)
-                .sum()
+                .sum();
+            (partitions, size)
         })
         .await
-        .unwrap()
+        .unwrap();
+        if partitions > 0 {
+            let _ = self.partitions.set(partitions);
+        }
+        size
     }
 }
 
@@ -433,6 +444,11 @@ async fn latest_checkpoint(brokers: &str, pipeline: &Pipeline) -> Option<BinlogP
 /// position: it published (and the broker acknowledged) everything written before, including
 /// what it re-sends after a restart.
 async fn caught_up(pipeline: &Pipeline) {
+    caught_up_on(&Stack::get().brokers, pipeline).await;
+}
+
+/// [`caught_up`] for a pipeline on another broker.
+async fn caught_up_on(brokers: &str, pipeline: &Pipeline) {
     let stack = Stack::get();
     let mut conn = mysql_async::Conn::from_url(stack.mysql_url.as_str())
         .await
@@ -446,7 +462,7 @@ async fn caught_up(pipeline: &Pipeline) {
     let now = BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get(1).unwrap());
     let deadline = Instant::now() + WAIT;
     loop {
-        let checkpoint = latest_checkpoint(&stack.brokers, pipeline).await;
+        let checkpoint = latest_checkpoint(brokers, pipeline).await;
         if checkpoint.as_ref().is_some_and(|cp| cp >= &now) {
             return;
         }
@@ -466,10 +482,11 @@ struct MidTransactionKill {
     published: i64,
 }
 
-/// With the background writer paused and the reader caught up (so the topic grows only
-/// with what follows), commits a big transaction
-/// (about `new_users` inserts plus an update of every user) and SIGKILLs the reader once a
-/// random share of its rows is on the topic, so the kill lands inside the transaction.
+/// With the background writer paused and the reader caught up (so the topic grows only with
+/// what follows), commits a big transaction (`new_users` inserts, their detail rows and
+/// updates of them and of 100 others: about three rows per new user) and SIGKILLs the reader
+/// once a random share of the first half of its rows is on the topic, so the kill normally
+/// lands inside the transaction.
 async fn kill_reader_mid_transaction(
     reader: &mut Streamer,
     pipeline: &Pipeline,
@@ -484,7 +501,9 @@ async fn kill_reader_mid_transaction(
     let counted = workload.counts.rows();
     workload.big_transaction(new_users).await;
     let rows = (workload.counts.rows() - counted) as i64;
-    let kill_at = before + timing.gen_range(1..rows * 3 / 4);
+    // In the first half: the second half is the margin for the reader racing on between the
+    // last look at the topic and the kill, on a busy machine.
+    let kill_at = before + timing.gen_range(1..rows / 2);
     let deadline = Instant::now() + WAIT;
     while topic.now().await < kill_at {
         assert!(
@@ -560,12 +579,10 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 // 1–3. Crashes
 // ---------------------------------------------------------------------------------------------
 
-/// The reader is SIGKILLed again and again, each time shortly after a transaction of a few
-/// thousand rows committed, so most kills land while it is publishing that transaction. The
-/// sink keeps running, so the re-sent changes are dropped by its position memory: not one
-/// double write in MySQL.
+/// The reader is SIGKILLed again and again while it publishes a transaction of about 850 rows
+/// (1,350 in soak mode), under the workload. The sink keeps running, so the re-sent changes
+/// are dropped by its position memory: no duplicate reaches HubSpot or MySQL.
 #[tokio::test]
-#[ignore = "timing: the SIGKILL must land inside a transaction, which a loaded 2-core CI machine does not guarantee; run with `-- --ignored` or in soak mode (docs/reliability.md)"]
 async fn reader_killed_mid_transaction_repeatedly_loses_nothing() {
     let plan = Plan::new("reader kill", 0x0fa1_0001);
     let mut timing = plan.timing();
@@ -574,16 +591,17 @@ async fn reader_killed_mid_transaction_repeatedly_loses_nothing() {
     let mut reader = rig.pipeline.start_reader().await;
     let sink = rig.pipeline.start_sink().await;
     let mut workload = Workload::on_stack(&rig.source, plan.seed);
-    workload.populate(200).await;
+    workload.populate(500).await;
     let writer = Writer::start(workload, Duration::from_millis(20));
     let topic = TopicSize::new(&Stack::get().brokers, &rig.pipeline.topic);
     let kills = plan.size(4, 30);
     // The most the reader may send twice: the part of each big transaction it had published
     // when it died (a checkpoint sits only between transactions, and it was caught up and
-    // checkpointed before each one).
+    // checkpointed before each one; the background writer waits meanwhile).
     let mut resend_bound = 0;
+    let mut inside = 0;
     for _ in 0..kills {
-        let new_users = plan.size(300, 1000);
+        let new_users = plan.size(300, 500);
         let kill = kill_reader_mid_transaction(
             &mut reader,
             &rig.pipeline,
@@ -597,15 +615,18 @@ async fn reader_killed_mid_transaction_repeatedly_loses_nothing() {
             "reader killed with {} of the {} rows of a transaction on the topic",
             kill.published, kill.rows
         );
-        assert!(
-            kill.published < kill.rows,
-            "the kill came after the transaction"
-        );
-        resend_bound += kill.published as usize;
+        if kill.published < kill.rows {
+            inside += 1;
+        }
+        resend_bound += kill.published.min(kill.rows) as usize;
         tokio::time::sleep(ms(&mut timing, 0..600)).await;
         reader = rig.pipeline.start_reader().await;
     }
     writer.stop().await;
+    assert!(
+        inside > 0,
+        "no kill landed inside its transaction: the machine is too busy for this test"
+    );
     rig.converged(plan.converge_within()).await;
     assert_running(&rig.pipeline, "sink", &sink);
 
@@ -1044,7 +1065,7 @@ async fn mariadb_restarted_mid_stream_the_reader_reconnects_by_itself() {
     // The convergence check reads the source on the stack's server: compare a copy.
     let copy = stack.scratch_db("fcopy").await;
     copy_app_tables(&source_url, &stack.mysql_url_db(&copy)).await;
-    converged(&copy, &target, Some(&sim), plan.converge_within()).await;
+    converged(&copy, &target, &sim, plan.converge_within()).await;
     assert_running(&pipeline, "reader", &reader);
     assert_running(&pipeline, "sink", &sink);
     let log = plain(&reader.log_text());
@@ -1151,6 +1172,30 @@ impl Drop for PrivateBroker {
     }
 }
 
+/// How long the sinks may take to make progress again after the broker came back. An outage
+/// longer than the consumers' `session.timeout.ms` (10 s; on a busy machine a shorter one
+/// too) makes them rejoin their groups, which took 40–70 s on tansu in the soak run.
+const BROKER_RECOVERY: Duration = Duration::from_secs(150);
+
+/// `cdc-streamer status` (the reader's checkpoint, each sink's committed offsets and lag) and
+/// the sink's log without the broker's connection noise: what a failure message needs.
+fn diagnose(pipeline: &Pipeline, sink: &Streamer) -> String {
+    let status = Command::new(cdc_tests::streamer::binary())
+        .args(["status", "--config", pipeline.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    format!(
+        "`cdc-streamer status`:\n{}{}\nsink log:\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr),
+        plain(&sink.log_text())
+            .lines()
+            .filter(|l| !l.contains("Connection refused") && !l.contains("brokers are down"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
 /// The broker is killed and started again (same storage) while the workload writes: the
 /// reader's producer and the sinks' consumers wait and reconnect, no process exits, and
 /// everything converges. A private tansu, so the shared broker is never disturbed.
@@ -1174,23 +1219,33 @@ async fn broker_killed_and_restarted_mid_stream_progress_resumes() {
     workload.populate(200).await;
     let writer = Writer::start(workload, Duration::from_millis(20));
     let outages = plan.size(2, 10);
-    let windows = || plain(&sink.log_text()).matches("window applied").count();
+    // Windows applied so far by each sink: (HubSpot, crm).
+    let windows = || {
+        let log = plain(&sink.log_text());
+        let count = |name: &str| {
+            log.lines()
+                .filter(|l| l.contains("window applied") && l.contains(name))
+                .count()
+        };
+        (count("sink=\"hubspot\""), count("sink=\"crm\""))
+    };
     for _ in 0..outages {
-        // Kill it while everything works: the sinks applied a window since the last outage.
         let applied = windows();
-        let deadline = Instant::now() + WAIT;
-        while windows() == applied {
-            assert!(
-                Instant::now() < deadline,
-                "no progress after the broker came back:\n{}",
-                sink.log_text()
-            );
+        let deadline = Instant::now() + BROKER_RECOVERY;
+        // Kill it while everything works: each sink applied a window since the last outage.
+        while windows().0 == applied.0 || windows().1 == applied.1 {
+            if Instant::now() > deadline {
+                panic!(
+                    "no progress in {BROKER_RECOVERY:?} after the broker came back\n{}",
+                    diagnose(&rig.pipeline, &sink)
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let back = Instant::now();
         tokio::time::sleep(ms(&mut timing, 500..2000)).await;
         broker.kill();
-        let down = ms(&mut timing, 2000..plan.size(6000, 20000));
+        let down = ms(&mut timing, 2000..plan.size(5000, 20000));
         println!(
             "broker killed {:.1} s after the sinks made progress, down for {down:?}",
             back.elapsed().as_secs_f64()
@@ -1199,7 +1254,31 @@ async fn broker_killed_and_restarted_mid_stream_progress_resumes() {
         broker.start_again().await;
     }
     writer.stop().await;
-    rig.converged(plan.converge_within()).await;
+    // The reader resumed by itself: its checkpoint reaches the end of the binlog.
+    let started = Instant::now();
+    caught_up_on(&broker.brokers(), &rig.pipeline).await;
+    println!(
+        "reader caught up {:.1} s after the writes stopped",
+        started.elapsed().as_secs_f64()
+    );
+    // Converged, or the state of every part to tell why not.
+    let within = plan.converge_within().max(BROKER_RECOVERY);
+    let mut r = eventually(within, || async {
+        contacts_match(&rig.source, &rig.sim).await
+    })
+    .await;
+    if r.is_ok() {
+        r = eventually(within, || async {
+            crm_matches(&rig.source, &rig.target).await
+        })
+        .await;
+    }
+    if let Err(e) = r {
+        panic!(
+            "not converged after the broker outages: {e}\n{}",
+            diagnose(&rig.pipeline, &sink)
+        );
+    }
     assert_running(&rig.pipeline, "reader", &reader);
     assert_running(&rig.pipeline, "sink", &sink);
     let (messages, changes) = census(&broker.brokers(), &rig.pipeline.topic).await;
@@ -1253,7 +1332,8 @@ async fn a_transaction_of_100_000_rows_streams_through() {
         started.elapsed().as_secs_f64()
     );
     let reader_pid = pid_of(&pipeline.config, "reader").expect("the reader runs");
-    let within = plan.size(Duration::from_secs(120), Duration::from_secs(1800));
+    // About 40 s alone; three times that on a busy 2-core machine.
+    let within = plan.size(Duration::from_secs(180), Duration::from_secs(1800));
     let r = eventually(within, || async { crm_matches(&source, &target).await }).await;
     assert!(r.is_ok(), "crm did not converge: {}", r.unwrap_err());
     println!(
