@@ -24,7 +24,7 @@ use cdc_tests::kafka::group_consumer;
 use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
 use cdc_tests::sim::{eventually, PrivateSim};
 use cdc_tests::stack::{read_sql, sql_statements, Schema};
-use cdc_tests::streamer::Streamer;
+use cdc_tests::streamer::{plain, Streamer};
 use cdc_tests::workload::{copy_app_tables, exec, exec_url, Workload};
 use cdc_tests::{unique, PrivateMariaDb, Stack};
 use mysql_async::prelude::*;
@@ -327,24 +327,6 @@ fn report_sinks(pipeline: &Pipeline, messages: usize) -> (Applied, Applied) {
         );
     }
     (hubspot, crm)
-}
-
-/// A log without its ANSI colours.
-fn plain(log: &str) -> String {
-    let mut out = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Prints what HubSpot received: accepted upsert inputs against the row changes on the
@@ -1177,25 +1159,6 @@ impl Drop for PrivateBroker {
 /// too) makes them rejoin their groups, which took 40–70 s on tansu in the soak run.
 const BROKER_RECOVERY: Duration = Duration::from_secs(150);
 
-/// `cdc-streamer status` (the reader's checkpoint, each sink's committed offsets and lag) and
-/// the sink's log without the broker's connection noise: what a failure message needs.
-fn diagnose(pipeline: &Pipeline, sink: &Streamer) -> String {
-    let status = Command::new(cdc_tests::streamer::binary())
-        .args(["status", "--config", pipeline.config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    format!(
-        "`cdc-streamer status`:\n{}{}\nsink log:\n{}",
-        String::from_utf8_lossy(&status.stdout),
-        String::from_utf8_lossy(&status.stderr),
-        plain(&sink.log_text())
-            .lines()
-            .filter(|l| !l.contains("Connection refused") && !l.contains("brokers are down"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    )
-}
-
 /// The broker is killed and started again (same storage) while the workload writes: the
 /// reader's producer and the sinks' consumers wait and reconnect, no process exits, and
 /// everything converges. A private tansu, so the shared broker is never disturbed.
@@ -1237,7 +1200,7 @@ async fn broker_killed_and_restarted_mid_stream_progress_resumes() {
             if Instant::now() > deadline {
                 panic!(
                     "no progress in {BROKER_RECOVERY:?} after the broker came back\n{}",
-                    diagnose(&rig.pipeline, &sink)
+                    rig.pipeline.diagnose(&sink)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1276,7 +1239,7 @@ async fn broker_killed_and_restarted_mid_stream_progress_resumes() {
     if let Err(e) = r {
         panic!(
             "not converged after the broker outages: {e}\n{}",
-            diagnose(&rig.pipeline, &sink)
+            rig.pipeline.diagnose(&sink)
         );
     }
     assert_running(&rig.pipeline, "reader", &reader);

@@ -9,68 +9,10 @@ use cdc_tests::converge::{contacts_match, crm_matches};
 use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
 use cdc_tests::sim::{eventually, PrivateSim};
 use cdc_tests::stack::Schema;
+use cdc_tests::workload::{exec, insert_users};
 use cdc_tests::Stack;
 use mysql_async::prelude::*;
 use serde_json::json;
-
-async fn exec(db: &str, sql: &str) {
-    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(db).as_str())
-        .await
-        .unwrap();
-    conn.query_drop(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    conn.disconnect().await.ok();
-}
-
-/// `n` users with ids `from..from+n` and a cim row for every other one.
-async fn insert_users(db: &str, from: u64, n: u64) {
-    let users: Vec<String> = (from..from + n)
-        .map(|id| {
-            format!(
-                "({id}, 'User{id}@Example.com', 'Fïrst{id}', {last}, '+1-555-{id}', {paid}, '19{yy:02}-0{m}-1{d}', '2024-01-02 03:04:05.{ms:03}', {tags}, '{bal}.{c:02}')",
-                last = if id % 7 == 0 { "NULL".to_string() } else { format!("'Läst{id} 😀'") },
-                paid = id % 2,
-                yy = id % 90 + 10,
-                m = id % 9 + 1,
-                d = id % 9,
-                ms = id % 1000,
-                tags = if id % 5 == 0 { "NULL".to_string() } else { format!("'{}, {}'", id % 20 + 1, (id + 3) % 20 + 1) },
-                bal = id * 3,
-                c = id % 100,
-            )
-        })
-        .collect();
-    exec(
-        db,
-        &format!(
-            "INSERT INTO users (id, email, first_name, last_name, phone, is_paid, birthday, signed_up_at, tags, balance) VALUES {}",
-            users.join(",")
-        ),
-    )
-    .await;
-    let cims: Vec<String> = (from..from + n)
-        .filter(|id| id % 2 == 0)
-        .map(|id| {
-            format!(
-                "({id}, 'Co {id}', 'Job {id}', 'Country {id}', {}, {}, '{}')",
-                id % 11,
-                if id % 4 == 0 { "NULL" } else { "'+49'" },
-                id * 7
-            )
-        })
-        .collect();
-    if !cims.is_empty() {
-        exec(
-            db,
-            &format!(
-                "INSERT INTO user_cim_details (user_id, company, job_title, country, annual_purchase, tel_area_code, tel) VALUES {}",
-                cims.join(",")
-            ),
-        )
-        .await;
-    }
-}
 
 struct Setup {
     source: String,
@@ -107,6 +49,23 @@ async fn setup_with(sim: PrivateSim) -> Setup {
 /// two cores (a 100,000-row transaction test may run beside) and
 /// `eventually` returns as soon as it holds.
 const CONVERGE: Duration = Duration::from_secs(180);
+
+/// [`converged`], with the pipeline's state in the failure message.
+async fn converged_or_explain(s: &Setup, sink: &cdc_tests::streamer::Streamer) {
+    let mut r = eventually(CONVERGE, || async {
+        contacts_match(&s.source, &s.sim).await
+    })
+    .await;
+    if r.is_ok() {
+        r = eventually(CONVERGE, || async {
+            crm_matches(&s.source, &s.target).await
+        })
+        .await;
+    }
+    if let Err(e) = r {
+        panic!("not converged: {e}\n{}", s.pipeline.diagnose(sink));
+    }
+}
 
 async fn converged(s: &Setup) {
     let r = eventually(CONVERGE, || async {
@@ -292,8 +251,10 @@ async fn a_sink_restarted_mid_stream_applies_nothing_twice_in_mysql() {
     assert!(writes >= 20, "the trigger saw the writes ({writes})");
 }
 
+/// Once failed in CI (the contacts of ~1,000 users lacked their detail properties after the
+/// load, with a 60 s limit on a loaded machine); never since, alone or beside other suites.
+/// A failure now says where each sink stood.
 #[tokio::test]
-#[ignore = "intermittent in CI (2nd full run): after the load, the contacts of ~1,000 users lacked their user_cim_details properties; passes alone and passed the 1st full run. Open in issue 4; run with `-- --ignored`"]
 async fn a_mass_update_makes_about_users_over_100_batch_calls() {
     let s = setup(&["--rate-limit", "1000"]).await;
     let users = 2_000u64;
@@ -302,11 +263,11 @@ async fn a_mass_update_makes_about_users_over_100_batch_calls() {
     for chunk in 0..(users / 500) {
         insert_users(&s.source, chunk * 500 + 1, 500).await;
     }
-    let _sink = s.pipeline.start_sink().await;
-    converged(&s).await;
+    let sink = s.pipeline.start_sink().await;
+    converged_or_explain(&s, &sink).await;
     let before = s.sim.calls("POST batch/upsert").await;
     exec(&s.source, "UPDATE users SET is_paid = 1 - is_paid").await;
-    converged(&s).await;
+    converged_or_explain(&s, &sink).await;
     let calls = s.sim.calls("POST batch/upsert").await - before;
     let minimum = users / 100;
     println!("mass update of {users} users: {calls} batch upsert calls (minimum {minimum})");

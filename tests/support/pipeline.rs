@@ -169,6 +169,25 @@ checkpoint_interval_ms = 200
         Streamer::spawn_with_env(&all, &log, &[("HUBSPOT_TOKEN", &self.token)])
     }
 
+    /// `cdc-streamer status` (the reader's checkpoint, each sink's committed offsets and lag)
+    /// and `sink`'s log without the broker's connection noise: what a failure message needs.
+    pub fn diagnose(&self, sink: &Streamer) -> String {
+        let status = std::process::Command::new(crate::streamer::binary())
+            .args(["status", "--config", self.config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        format!(
+            "`cdc-streamer status`:\n{}{}\nsink log:\n{}",
+            String::from_utf8_lossy(&status.stdout),
+            String::from_utf8_lossy(&status.stderr),
+            crate::streamer::plain(&sink.log_text())
+                .lines()
+                .filter(|l| !l.contains("Connection refused") && !l.contains("brokers are down"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+
     pub async fn start_reader(&self) -> Streamer {
         let mut s = self.spawn(&["reader"]);
         s.wait_for_log("binlog stream opened", WAIT).await;
