@@ -36,6 +36,11 @@ use cdc_core::BinlogPosition;
 use figures::{say, Ctx};
 use report::Report;
 
+/// The allocator cdc-streamer itself uses, so figure 1 (the decode library
+/// in this process) measures what the reader binary does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cdc-bench",
