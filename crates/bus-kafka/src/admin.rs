@@ -45,7 +45,7 @@ pub async fn ensure_topic(
     let name = topic.to_string();
     if tokio::task::spawn_blocking(move || partition_count(&cfg, &name))
         .await
-        .map_err(|e| BusError::Delivery(e.to_string()))??
+        .map_err(|e| BusError::Task(e.to_string()))??
         .is_some()
     {
         return Ok(false);

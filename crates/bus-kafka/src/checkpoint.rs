@@ -52,7 +52,10 @@ impl CheckpointStore {
     /// Writes `value` as JSON under `key` and waits for the broker's
     /// acknowledgement.
     pub async fn save_state<T: Serialize>(&self, key: &str, value: &T) -> Result<(), BusError> {
-        let payload = serde_json::to_vec(value).map_err(|e| BusError::Delivery(e.to_string()))?;
+        let payload = serde_json::to_vec(value).map_err(|e| BusError::Encode {
+            what: format!("state `{key}`"),
+            reason: e.to_string(),
+        })?;
         let record = FutureRecord::to(&self.config.checkpoint_topic)
             .key(key.as_bytes())
             .payload(&payload);
@@ -72,7 +75,7 @@ impl CheckpointStore {
         let key = key.to_string();
         tokio::task::spawn_blocking(move || load_blocking(&config, &key))
             .await
-            .map_err(|e| BusError::Delivery(e.to_string()))?
+            .map_err(|e| BusError::Task(e.to_string()))?
     }
 }
 
@@ -139,18 +142,23 @@ pub fn scan_topic(
         return Ok(());
     }
     consumer.assign(&tpl)?;
-    let mut deadline = Instant::now() + Duration::from_secs(30);
+    const IDLE: Duration = Duration::from_secs(30);
+    let mut deadline = Instant::now() + IDLE;
     while !ends.is_empty() {
         if Instant::now() > deadline {
-            return Err(BusError::Delivery(format!(
-                "timed out reading topic {topic}"
-            )));
+            let (&partition, &missing) = ends.iter().min().expect("not empty");
+            return Err(BusError::ScanStalled {
+                topic: topic.to_string(),
+                partition,
+                missing: missing - 1,
+                idle_secs: IDLE.as_secs(),
+            });
         }
         let Some(msg) = consumer.poll(Duration::from_millis(500)) else {
             continue;
         };
         let msg = msg?;
-        deadline = Instant::now() + Duration::from_secs(30);
+        deadline = Instant::now() + IDLE;
         f(Scanned {
             partition: msg.partition(),
             offset: msg.offset(),

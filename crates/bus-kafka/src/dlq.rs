@@ -59,7 +59,10 @@ impl DeadLetterWriter {
 
     /// Writes one dead letter and waits for the acknowledgement.
     pub async fn send(&self, letter: &DeadLetter) -> Result<(), BusError> {
-        let payload = serde_json::to_vec(letter).map_err(|e| BusError::Delivery(e.to_string()))?;
+        let payload = serde_json::to_vec(letter).map_err(|e| BusError::Encode {
+            what: "a dead letter".into(),
+            reason: e.to_string(),
+        })?;
         let record = FutureRecord::to(&self.topic)
             .key(letter.key.as_bytes())
             .payload(&payload);

@@ -59,7 +59,10 @@ impl Publisher {
     /// Sends one change, keyed by its routing key. Returns once the message
     /// is queued and the in-flight window has room again.
     pub async fn publish(&mut self, event: &ChangeEvent) -> Result<(), BusError> {
-        let payload = serde_json::to_vec(event).map_err(|e| BusError::Delivery(e.to_string()))?;
+        let payload = serde_json::to_vec(event).map_err(|e| BusError::Encode {
+            what: format!("a change event of {}.{}", event.db, event.table),
+            reason: e.to_string(),
+        })?;
         self.publish_raw(event.key.as_bytes(), &payload).await
     }
 

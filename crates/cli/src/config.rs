@@ -75,7 +75,31 @@ impl AppConfig {
         for (name, sink) in &cfg.sinks {
             sink.validate(name)?;
         }
+        cfg.check_keys()?;
         Ok(cfg)
+    }
+
+    /// A sink table's `key` must be the column the reader routes that table
+    /// by (`[source.keys]`): events carry that column's value as their key,
+    /// and a mapping that reads another column would dead-letter every one.
+    fn check_keys(&self) -> Result<()> {
+        for (name, sink) in &self.sinks {
+            for t in &sink.tables.tables {
+                let Some(routed) = self.source.key_column(&t.table.db, &t.table.table) else {
+                    continue;
+                };
+                if routed != t.key {
+                    anyhow::bail!(
+                        "sinks.{name}: table {} has key = \"{}\", but [source.keys] routes it by \"{routed}\": \
+                         every event would carry the value of `{routed}` as its key and be dead-lettered. \
+                         Use the same column in both places (the entity key, e.g. the user id)",
+                        t.table,
+                        t.key
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -104,6 +128,22 @@ brokers = "127.0.0.1:9092"
         let err = format!("{:#}", AppConfig::parse(&bad).unwrap_err());
         assert!(err.contains("tabels"), "{err}");
         assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn a_sink_key_other_than_the_routing_key_is_refused() {
+        let text = include_str!("../../../deploy/local/cdc-streamer.toml");
+        let bad = text.replace(
+            "\"app.user_cim_details\" = \"user_id\"",
+            "\"app.user_cim_details\" = \"company\"",
+        );
+        assert_ne!(bad, text);
+        let err = format!("{:#}", AppConfig::parse(&bad).unwrap_err());
+        assert!(
+            err.contains("app.user_cim_details has key = \"user_id\"")
+                && err.contains("routes it by \"company\""),
+            "{err}"
+        );
     }
 
     #[test]
