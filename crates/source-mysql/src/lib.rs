@@ -16,6 +16,8 @@
 //!   transaction boundaries, reconnects.
 //! - [`lookup`]: current rows by key, for a sink that must complete a
 //!   record it re-creates (a user back in the sync filter).
+//! - [`temporal`]: dates and times as text, the same for binlog and
+//!   snapshot rows.
 //! - [`snapshot`]: the initial load: every row in key order, in chunks, from
 //!   one consistent view whose binlog position the reader continues at.
 //!
@@ -34,6 +36,7 @@ pub mod preflight;
 pub mod reader;
 pub mod schema;
 pub mod snapshot;
+pub mod temporal;
 
 pub use config::SourceConfig;
 pub use error::SourceError;

@@ -8,7 +8,6 @@
 //! set, and binary data is base64.
 
 use base64::Engine;
-use chrono::{DateTime, NaiveDate};
 use mysql_async::binlog::events::{OptionalMetadataField, TableMapEvent};
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
@@ -17,6 +16,7 @@ use mysql_async::Value;
 use serde_json::Value as Json;
 
 use crate::schema::TableSchema;
+use crate::temporal::{self, timestamp};
 use cdc_core::Row;
 
 /// How one column's raw values turn into JSON.
@@ -197,18 +197,11 @@ impl TableDecoder {
                 .map(Json::Number)
                 .unwrap_or(Json::Null),
             Value::Date(y, m, d, h, mi, s, us) => match col.ty {
-                MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATE => {
-                    Json::String(format!("{y:04}-{m:02}-{d:02}"))
-                }
-                _ => self.datetime(y, m, d, h, mi, s, us, col.fsp),
+                MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATE => temporal::date(y, m, d),
+                _ => temporal::datetime(y, m, d, h, mi, s, us, col.fsp, self.tz_offset_secs),
             },
             Value::Time(neg, days, h, m, s, us) => {
-                let hours = days * 24 + h as u32;
-                let sign = if neg { "-" } else { "" };
-                Json::String(format!(
-                    "{sign}{hours:02}:{m:02}:{s:02}{}",
-                    frac(us, col.fsp)
-                ))
+                temporal::time(neg, days * 24 + h as u32, m, s, us, col.fsp)
             }
             Value::Bytes(b) => self.bytes(col, b, charset)?,
         })
@@ -253,27 +246,6 @@ impl TableDecoder {
             _ => text(b, charset, col.text_json),
         })
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn datetime(&self, y: u16, m: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, fsp: u8) -> Json {
-        let naive = NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)
-            .and_then(|date| date.and_hms_micro_opt(h as u32, mi as u32, s as u32, us));
-        match naive {
-            Some(n) => {
-                let utc = n - chrono::Duration::seconds(self.tz_offset_secs as i64);
-                Json::String(format!(
-                    "{}{}Z",
-                    utc.format("%Y-%m-%dT%H:%M:%S"),
-                    frac(us, fsp)
-                ))
-            }
-            // Zero dates ('0000-00-00 00:00:00') have no instant: keep them verbatim.
-            None => Json::String(format!(
-                "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}{}",
-                frac(us, fsp)
-            )),
-        }
-    }
 }
 
 /// MySQL logs some types under a different id in the table map (STRING
@@ -300,27 +272,6 @@ fn label(labels: &[String], index: i64) -> Json {
             .get((i - 1) as usize)
             .map(|l| Json::String(l.clone()))
             .unwrap_or(Json::from(i)),
-    }
-}
-
-/// `.fff` with exactly `fsp` digits of `us`; empty for `fsp = 0`. Shared
-/// with the snapshot, which must write fractions the same way.
-pub(crate) fn frac(us: u32, fsp: u8) -> String {
-    if fsp == 0 {
-        return String::new();
-    }
-    let digits = format!("{us:06}");
-    format!(".{}", &digits[..fsp as usize])
-}
-
-fn timestamp(sec: i64, us: u32, fsp: u8) -> Json {
-    match DateTime::from_timestamp(sec, us * 1000) {
-        Some(t) => Json::String(format!(
-            "{}{}Z",
-            t.naive_utc().format("%Y-%m-%dT%H:%M:%S"),
-            frac(us, fsp)
-        )),
-        None => Json::from(sec),
     }
 }
 
@@ -360,13 +311,6 @@ pub(crate) fn text(b: Vec<u8>, charset: u16, json: bool) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fractions_follow_column_precision() {
-        assert_eq!(frac(123456, 3), ".123");
-        assert_eq!(frac(120000, 6), ".120000");
-        assert_eq!(frac(5, 0), "");
-    }
 
     #[test]
     fn timestamps_are_utc() {

@@ -17,12 +17,12 @@
 //! converter does not depend on how the query was sent.
 
 use base64::Engine;
-use chrono::NaiveDate;
 use mysql_async::Value;
 use serde_json::Value as Json;
 
-use crate::binlog::decode::{frac, text};
+use crate::binlog::decode::text;
 use crate::schema::ColumnSchema;
+use crate::temporal::{date, datetime, time};
 
 /// Collation id of binary strings.
 const BINARY: u16 = 63;
@@ -128,7 +128,7 @@ impl ColumnConverter {
     #[allow(clippy::too_many_arguments)]
     fn date(&self, y: u16, m: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, tz: i32) -> Json {
         match self.kind {
-            Kind::Date => Json::String(format!("{y:04}-{m:02}-{d:02}")),
+            Kind::Date => date(y, m, d),
             // The binlog stores a TIMESTAMP as seconds since the epoch, so its
             // zero value is the epoch; the connection runs in UTC.
             Kind::Timestamp if y == 0 && m == 0 && d == 0 => {
@@ -197,33 +197,6 @@ fn float(f: f64) -> Json {
     serde_json::Number::from_f64(f)
         .map(Json::Number)
         .unwrap_or(Json::Null)
-}
-
-/// DATETIME written in the source's `time_zone` → ISO-8601 UTC; dates with
-/// no instant (zero dates) verbatim. Same output as the binlog decoder.
-#[allow(clippy::too_many_arguments)]
-fn datetime(y: u16, m: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, fsp: u8, tz: i32) -> Json {
-    let naive = NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)
-        .and_then(|date| date.and_hms_micro_opt(h as u32, mi as u32, s as u32, us));
-    match naive {
-        Some(n) => {
-            let utc = n - chrono::Duration::seconds(tz as i64);
-            Json::String(format!(
-                "{}{}Z",
-                utc.format("%Y-%m-%dT%H:%M:%S"),
-                frac(us, fsp)
-            ))
-        }
-        None => Json::String(format!(
-            "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}{}",
-            frac(us, fsp)
-        )),
-    }
-}
-
-fn time(neg: bool, hours: u32, m: u8, s: u8, us: u32, fsp: u8) -> Json {
-    let sign = if neg { "-" } else { "" };
-    Json::String(format!("{sign}{hours:02}:{m:02}:{s:02}{}", frac(us, fsp)))
 }
 
 /// `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` (text protocol).
