@@ -1407,6 +1407,8 @@ async fn a_user_entering_the_sync_filter_gets_its_detail_properties() {
     )
     .await;
     exec(db, "DELETE FROM user_cim_details WHERE user_id = 3").await;
+    // Nothing brings their contacts back meanwhile (1 was known to the sink before it left).
+    rig.converged(WAIT).await;
     exec(
         db,
         "UPDATE users SET user_status = 'A' WHERE id IN (1, 2, 3)",

@@ -94,6 +94,16 @@ pub struct HubSpotConfig {
     /// Longest delay between two retries, in milliseconds.
     #[serde(default = "default_backoff_max_ms")]
     pub backoff_max_ms: u64,
+
+    /// How many contacts the sink remembers as existing (written or found
+    /// by it; archived ones are forgotten). A change of a table other than
+    /// the primary one updates only an existing contact; for remembered ones
+    /// the sink skips the `batch/read` that asks HubSpot. About 60 bytes
+    /// each; the oldest are forgotten first. 0: always ask. A contact that
+    /// a person deletes in HubSpot stays remembered until it ages out or the
+    /// sink restarts, so a detail change may re-create it meanwhile.
+    #[serde(default = "default_known_contacts")]
+    pub known_contacts: usize,
 }
 
 impl Default for HubSpotConfig {
@@ -111,6 +121,7 @@ impl Default for HubSpotConfig {
             max_rate_limit_waits: default_max_rate_limit_waits(),
             backoff_initial_ms: default_backoff_initial_ms(),
             backoff_max_ms: default_backoff_max_ms(),
+            known_contacts: default_known_contacts(),
         }
     }
 }
@@ -224,6 +235,10 @@ fn default_backoff_initial_ms() -> u64 {
 
 fn default_backoff_max_ms() -> u64 {
     30_000
+}
+
+fn default_known_contacts() -> usize {
+    100_000
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use cdc_sink_hubspot::{ArchiveInput, HubSpotClient, HubSpotError, UpsertInput};
 use cdc_source_mysql::SourceConfig;
 
 use super::config::SinkConfig;
+use super::known::KnownContacts;
 use super::letters;
 use super::refill::{self, Refill};
 use super::writer::{WriteError, WriteOutcome};
@@ -32,6 +33,8 @@ pub struct HubSpotWriter {
     /// Reads the source for contacts back in the filter (`None` when the
     /// mapping has no filter or no other table).
     refill: Option<Refill>,
+    /// Contacts written or found since the start: no `batch/read` for them.
+    known: KnownContacts,
 }
 
 impl HubSpotWriter {
@@ -46,12 +49,13 @@ impl HubSpotWriter {
             .with_context(|| format!("sinks.{name}: HubSpot property check"))?;
         Ok(Self {
             name: name.to_string(),
-            client,
             batch_size: config
                 .window
                 .batch_size
                 .clamp(1, cdc_core::coalesce::HUBSPOT_MAX_BATCH),
             refill: Refill::new(source, &config.tables).with_context(|| format!("sinks.{name}"))?,
+            known: KnownContacts::new(client.config().known_contacts),
+            client,
         })
     }
 
@@ -73,24 +77,25 @@ impl HubSpotWriter {
         updates: &[PendingUpdate],
         outcome: &mut WriteOutcome,
     ) -> Result<(), WriteError> {
-        let secondary: Vec<String> = updates
+        // Only secondary tables changed these: update them only if the
+        // contact exists; ask HubSpot about those not known to.
+        let unknown: Vec<String> = updates
             .iter()
-            .filter(|u| !u.from_primary)
+            .filter(|u| !u.from_primary && !self.known.contains(&u.key.key))
             .map(|u| u.key.key.clone())
             .collect();
-        let existing = if secondary.is_empty() {
-            Vec::new()
-        } else {
+        if !unknown.is_empty() {
             outcome.calls += 1;
-            self.client.existing(&secondary).await.map_err(classify)?
-        };
+            let found = self.client.existing(&unknown).await.map_err(classify)?;
+            self.known.insert(found.iter().map(String::as_str));
+        }
         let read = match &self.refill {
             Some(r) => r.properties(updates).await?,
             None => HashMap::new(),
         };
         let mut inputs = Vec::with_capacity(updates.len());
         for (i, u) in updates.iter().enumerate() {
-            if !u.from_primary && !existing.contains(&u.key.key) {
+            if !u.from_primary && !self.known.contains(&u.key.key) {
                 debug!(key = %u.key, "change of a secondary table for a contact that does not exist: not creating it");
                 continue;
             }
@@ -106,8 +111,18 @@ impl HubSpotWriter {
         if inputs.is_empty() {
             return Ok(());
         }
+        let sent: Vec<(u64, &str)> = inputs
+            .iter()
+            .map(|i| (i.tag, updates[i.tag as usize].key.key.as_str()))
+            .collect();
         let result = self.client.upsert(inputs).await.map_err(classify)?;
         outcome.calls += result.calls;
+        let refused: Vec<u64> = result.dead_letters.iter().map(|d| d.input.tag).collect();
+        self.known.insert(
+            sent.iter()
+                .filter(|(tag, _)| !refused.contains(tag))
+                .map(|(_, key)| *key),
+        );
         for dl in result.dead_letters {
             let tag = dl.input.tag;
             self.refused(updates, tag, dl, outcome);
@@ -130,6 +145,8 @@ impl HubSpotWriter {
             .collect();
         let result = self.client.archive(inputs).await.map_err(classify)?;
         outcome.calls += result.calls;
+        self.known
+            .remove(updates.iter().map(|u| u.key.key.as_str()));
         for dl in result.dead_letters {
             let tag = dl.input.tag;
             self.refused(updates, tag, dl, outcome);

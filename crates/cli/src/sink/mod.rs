@@ -8,12 +8,14 @@
 //! - `writer`: what the driver needs from a sink, and the dispatch to the two
 //!   kinds: `hubspot` and `mysql` adapt a drained window to their client.
 //! - `letters`: building dead letters.
+//! - `known`: contacts the HubSpot sink knows to exist.
 //! - `refill`: reading the source to complete a contact that comes back
 //!   into the sync filter.
 
 pub mod config;
 pub mod driver;
 mod hubspot;
+mod known;
 mod letters;
 mod mysql;
 mod refill;

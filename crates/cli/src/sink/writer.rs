@@ -33,7 +33,8 @@ pub enum WriteError {
 }
 
 pub enum Writer {
-    HubSpot(HubSpotWriter),
+    // Boxed: the HubSpot writer (client, caches) is much the larger.
+    HubSpot(Box<HubSpotWriter>),
     MySql(MySqlWriter),
 }
 
@@ -44,7 +45,9 @@ impl Writer {
     /// `refill.rs`).
     pub async fn open(name: &str, config: &SinkConfig, source: &SourceConfig) -> Result<Writer> {
         Ok(match config.kind {
-            SinkKind::Hubspot => Writer::HubSpot(HubSpotWriter::open(name, config, source).await?),
+            SinkKind::Hubspot => {
+                Writer::HubSpot(Box::new(HubSpotWriter::open(name, config, source).await?))
+            }
             SinkKind::Mysql => Writer::MySql(MySqlWriter::open(name, config).await?),
         })
     }
