@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Profiles the binlog decode hot path (figure 1) with perf, and compares allocators.
+# Profiles the binlog decode hot path (figure 1) with perf and times it.
 #
 #   bash bench/run.sh --quick --keep    # a benchmark stack to profile against
 #   bash bench/profile.sh [ROWS]        # default 100,000 users
 #
 # Loads ROWS users into the stack's `bench` database (replacing it), records
 # `cdc-bench decode` over the binlog range the load wrote with `perf record --call-graph dwarf`,
-# prints the top symbols (self and inclusive), then times the same decode with glibc malloc,
-# jemalloc and mimalloc preloaded (Debian's libjemalloc2 / libmimalloc2.0, when installed).
+# prints the top symbols (self and inclusive), then times the same decode three times without
+# perf. (The binaries link jemalloc; the glibc/jemalloc/mimalloc comparison that led to it is
+# in docs/benchmarks.md.)
 # perf's hardware counters are not available in every VM; the cpu-clock sampling used here is.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,21 +37,9 @@ echo "[profile] inclusive time of our and mysql_common's functions:"
 perf report -i "$OUT/decode.perf.data" --children --sort symbol --stdio --call-graph=none 2>/dev/null |
   grep -E '^ +[0-9]' | grep -E 'cdc_source_mysql|mysql_common|drop_in_place<cdc_core|format_inner' | head -20 || true
 
-echo "[profile] allocators (rows/s of the same decode, two runs each):"
-for alloc in glibc jemalloc mimalloc; do
-  case $alloc in
-    glibc) lib="" ;;
-    jemalloc) lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ;;
-    mimalloc) lib=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ;;
-  esac
-  if [[ -n $lib && ! -e $lib ]]; then
-    echo "  $alloc: not installed"
-    continue
-  fi
-  for _ in 1 2; do
-    rate=$(LD_PRELOAD=$lib "$BENCH" decode --from "$from" --to "$to" |
-      python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rows_per_s"]))')
-    echo "  $alloc: $rate rows/s"
-  done
+echo "[profile] the same decode without perf, three runs (rows/s):"
+for _ in 1 2 3; do
+  "$BENCH" decode --from "$from" --to "$to" |
+    python3 -c 'import json,sys; print("  " + str(round(json.load(sys.stdin)["rows_per_s"])))'
 done
 echo "[profile] perf data: $OUT/decode.perf.data (perf report -i …)"

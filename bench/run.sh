@@ -49,12 +49,6 @@ cargo build --quiet --release -p cdc-bench -p cdc-streamer -p hubspot-sim
 # release simulators, but up.sh insists on finding that one.
 [[ -x target/debug/hubspot-sim ]] || cargo build --quiet -p hubspot-sim
 
-# The allocator experiment (figures 1 and 2) preloads Debian's jemalloc when it is there.
-if [[ ! -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  log "installing libjemalloc2 for the allocator experiment"
-  apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 || log "libjemalloc2 not installed; the experiment is skipped"
-fi
-
 # A fresh stack each run: results must not depend on what earlier runs left in the
 # broker's SQLite file or in InnoDB. The venv and earlier results are kept.
 bash deploy/local/down.sh >/dev/null

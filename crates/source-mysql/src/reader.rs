@@ -263,19 +263,36 @@ impl BinlogReader {
                         position: BinlogPosition::new(st.file.clone(), header.start_pos()),
                         reason,
                     })?;
+                // One wait for room for every row of the event, rather than
+                // one per row: the consumer then wakes once per event, not
+                // per row (task switches were 8% of the decode profile).
+                let Ok(permits) = tx.reserve_many(rows.len().min(tx.max_capacity())).await else {
+                    return Ok(Step::Stop);
+                };
+                let mut permits = permits.peekable();
+                let shared = EventShared {
+                    key_column: self
+                        .config
+                        .key_column(&decoder.db, &decoder.table)
+                        .or(decoder.first_column())
+                        .unwrap_or_default()
+                        .to_string(),
+                    gtid: st.gtid.map(|g| g.to_string()),
+                    replay: range.replay,
+                };
                 for (i, (before, after)) in rows.into_iter().enumerate() {
                     let ev = self.change(
-                        st,
-                        &header,
-                        &decoder,
-                        kind,
-                        i as u32,
-                        before,
-                        after,
-                        range.replay,
+                        st, &header, &decoder, &shared, kind, i as u32, before, after,
                     );
-                    if tx.send(SourceItem::Change(Box::new(ev))).await.is_err() {
-                        return Ok(Step::Stop);
+                    let item = SourceItem::Change(Box::new(ev));
+                    match permits.next() {
+                        Some(permit) => permit.send(item),
+                        // An event with more rows than the channel holds.
+                        None => {
+                            if tx.send(item).await.is_err() {
+                                return Ok(Step::Stop);
+                            }
+                        }
                     }
                 }
             }
@@ -345,7 +362,12 @@ impl BinlogReader {
         };
         let decoder = client
             .table_decoder(table_id, schema.as_ref(), self.tz_offset_secs)
-            .ok_or_else(|| SourceError::Config(format!("table map for {db}.{table} vanished")))?;
+            .ok_or_else(|| SourceError::Config(format!("table map for {db}.{table} vanished")))?
+            .map_err(|reason| SourceError::Decode {
+                table: format!("{db}.{table}"),
+                position: BinlogPosition::new("?", 0),
+                reason,
+            })?;
         if !decoder.names_from_binlog && !self.warned_fallback {
             warn!(%db, %table, "binlog has no column names (binlog_row_metadata != FULL); using information_schema. Replaying events from before an ALTER TABLE can mislabel columns");
             self.warned_fallback = true;
@@ -379,30 +401,26 @@ impl BinlogReader {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     fn change(
         &self,
         st: &TxnState,
         header: &EventHeader,
         decoder: &TableDecoder,
+        shared: &EventShared,
         kind: RowsKind,
         row: u32,
         before: Option<cdc_core::Row>,
         after: Option<cdc_core::Row>,
-        replay: bool,
     ) -> ChangeEvent {
         let op = match kind {
             RowsKind::Write => Op::Create,
             RowsKind::Update => Op::Update,
             RowsKind::Delete => Op::Delete,
         };
-        let key_col = self
-            .config
-            .key_column(&decoder.db, &decoder.table)
-            .or(decoder.first_column())
-            .unwrap_or_default();
         let image = after.as_ref().or(before.as_ref());
         let key = image
-            .and_then(|r| TableDecoder::key_of(r, key_col))
+            .and_then(|r| TableDecoder::key_of(r, &shared.key_column))
             .unwrap_or_default();
         ChangeEvent {
             op,
@@ -420,11 +438,11 @@ impl BinlogReader {
                 table: decoder.table.clone(),
                 file: st.file.clone(),
                 pos: header.start_pos(),
-                gtid: st.gtid.map(|g| g.to_string()),
+                gtid: shared.gtid.clone(),
                 ts_ms: header.timestamp as i64 * 1000,
                 row,
                 snapshot: false,
-                replay,
+                replay: shared.replay,
             },
             ts_ms: now_ms(),
         }
@@ -433,6 +451,14 @@ impl BinlogReader {
     pub async fn close(self) {
         self.schema.close().await;
     }
+}
+
+/// What every row of one rows event shares, worked out once per event.
+struct EventShared {
+    /// The routing key's column.
+    key_column: String,
+    gtid: Option<String>,
+    replay: bool,
 }
 
 enum Step {

@@ -22,8 +22,11 @@ use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts};
 
 use cdc_core::{BinlogPosition, Gtid, Row};
 
+use mysql_common::io::ParseBuf;
+
 use super::decode::TableDecoder;
 use super::mariadb;
+use super::rows;
 use crate::error::SourceError;
 use crate::schema::TableSchema;
 
@@ -279,7 +282,7 @@ impl BinlogClient {
         table_id: u64,
         schema: Option<&TableSchema>,
         tz_offset_secs: i32,
-    ) -> Option<TableDecoder> {
+    ) -> Option<Result<TableDecoder, String>> {
         self.stream
             .get_tme(table_id)
             .map(|tme| TableDecoder::new(tme, schema, tz_offset_secs))
@@ -291,15 +294,33 @@ impl BinlogClient {
             Some(EventData::RowsEvent(r)) => r,
             _ => return Err("not a rows event".into()),
         };
-        let tme = self
-            .stream
+        self.stream
             .get_tme(data.table_id())
             .ok_or_else(|| format!("rows event for unknown table id {}", data.table_id()))?;
+        // Which columns each image holds (all of them with a FULL image).
+        let before_cols: Option<Vec<bool>> = data
+            .columns_before_image()
+            .map(|c| c.iter().by_vals().collect());
+        let after_cols: Option<Vec<bool>> = data
+            .columns_after_image()
+            .map(|c| c.iter().by_vals().collect());
+        let shared_image = matches!(data, RowsEventData::PartialUpdateRowsEvent(_));
+        let mut buf = ParseBuf(data.rows_data());
         let mut out = Vec::new();
-        for row in data.rows(tme) {
-            let (before, after) = row.map_err(|e| e.to_string())?;
-            let before = before.map(|r| decoder.decode(r)).transpose()?;
-            let after = after.map(|r| decoder.decode(r)).transpose()?;
+        while !buf.is_empty() {
+            let before = match &before_cols {
+                Some(cols) => Some(decoder.decode_image(&mut buf, cols)?),
+                None => None,
+            };
+            let after = match &after_cols {
+                Some(cols) => {
+                    if shared_image {
+                        rows::skip_shared_image(&mut buf)?;
+                    }
+                    Some(decoder.decode_image(&mut buf, cols)?)
+                }
+                None => None,
+            };
             out.push((before, after));
         }
         Ok(out)

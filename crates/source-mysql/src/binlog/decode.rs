@@ -9,12 +9,14 @@
 
 use base64::Engine;
 use mysql_async::binlog::events::{OptionalMetadataField, TableMapEvent};
-use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::consts::ColumnType;
 use mysql_async::Value;
 use serde_json::Value as Json;
 
+use mysql_common::io::ParseBuf;
+
+use super::rows::{self, ColumnFacts};
 use crate::schema::TableSchema;
 use crate::temporal::{self, timestamp};
 use cdc_core::Row;
@@ -30,6 +32,9 @@ struct ColumnDecoder {
     labels: Vec<String>,
     /// MariaDB JSON stored as text: parse it.
     text_json: bool,
+    /// Charset and signedness, from the table map.
+    unsigned: bool,
+    charset: u16,
 }
 
 /// Decoder for one table map: built once per table map event (i.e. once per
@@ -44,12 +49,19 @@ pub struct TableDecoder {
     /// True when the names came from the table map (row metadata), false when
     /// they came from `information_schema`.
     pub names_from_binlog: bool,
+    /// What the row-image parser needs per column.
+    facts: Vec<ColumnFacts>,
 }
 
 impl TableDecoder {
     /// `schema` is the `information_schema` view of the table: used for names
     /// when the binlog has none, and for MariaDB's JSON columns.
-    pub fn new(tme: &TableMapEvent<'_>, schema: Option<&TableSchema>, tz_offset_secs: i32) -> Self {
+    pub fn new(
+        tme: &TableMapEvent<'_>,
+        schema: Option<&TableSchema>,
+        tz_offset_secs: i32,
+    ) -> Result<Self, String> {
+        let facts = rows::column_facts(tme).map_err(|e| format!("table map: {e}"))?;
         let n = tme.columns_count() as usize;
         let mut names: Vec<Option<String>> = vec![None; n];
         let mut enum_labels: Vec<Vec<String>> = Vec::new();
@@ -113,38 +125,39 @@ impl TableDecoder {
                     },
                     labels,
                     text_json: from_schema.is_some_and(|c| c.is_json),
+                    unsigned: facts.get(i).is_some_and(|f| f.unsigned),
+                    charset: facts.get(i).map_or(0, |f| f.charset),
                 }
             })
             .collect();
-        Self {
+        Ok(Self {
             db: tme.database_name().into_owned(),
             table: tme.table_name().into_owned(),
             columns,
             tz_offset_secs,
             names_from_binlog,
-        }
+            facts,
+        })
     }
 
-    /// Decodes one row image into `column → value`.
-    pub fn decode(&self, row: BinlogRow) -> Result<Row, String> {
-        let cols = row.columns();
-        let mut out = Row::with_capacity(cols.len());
-        for (k, value) in row.unwrap().into_iter().enumerate() {
-            // With a FULL row image every column is present, so image
-            // position k is column k; the charset is per image column.
-            let charset = cols.get(k).map(|c| c.character_set()).unwrap_or(0);
-            let unsigned = cols.get(k).is_some_and(|c| {
-                c.flags()
-                    .contains(mysql_async::consts::ColumnFlags::UNSIGNED_FLAG)
-            });
-            let col = self.columns.get(k).ok_or_else(|| {
-                format!("row has more columns ({}) than its table map", cols.len())
-            })?;
-            let json = self
-                .value(col, value, charset, unsigned)
-                .map_err(|e| format!("column `{}`: {e}", col.name))?;
+    /// Reads and decodes the row image at the start of `buf` into
+    /// `column → value`; `in_image` says which columns the image holds.
+    pub fn decode_image(&self, buf: &mut ParseBuf<'_>, in_image: &[bool]) -> Result<Row, String> {
+        let mut out = Row::with_capacity(in_image.len());
+        rows::read_image(buf, &self.facts, in_image, |i, value| {
+            let col = self
+                .columns
+                .get(i)
+                .ok_or_else(|| format!("row has column {i}, its table map fewer"))?;
+            let json = match value {
+                None => Json::Null,
+                Some(v) => self
+                    .value(col, v, col.charset, col.unsigned)
+                    .map_err(|e| format!("column `{}`: {e}", col.name))?,
+            };
             out.insert(col.name.clone(), json);
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
