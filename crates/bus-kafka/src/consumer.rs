@@ -21,13 +21,7 @@ pub fn subscribe(
     instance: Option<&str>,
 ) -> Result<StreamConsumer, BusError> {
     let mut client = config.client_config();
-    if let Some(id) = instance {
-        client.set("group.instance.id", id);
-    }
     client
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
@@ -49,9 +43,18 @@ pub fn subscribe(
         // (docs/benchmarks.md). At 100 ms an idle sink sends ten fetches a
         // second per broker, which costs nothing worth saving.
         .set("fetch.wait.max.ms", "100");
-    // The operator's [kafka.client] settings win over these defaults.
+    // The operator's [kafka.client] settings win over those defaults…
     for (k, v) in &config.client {
         client.set(k, v);
+    }
+    // …but not over what the delivery guarantee rests on: offsets are
+    // committed by the sink, after a window is written, and only for its group.
+    client
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    if let Some(id) = instance {
+        client.set("group.instance.id", id);
     }
     let consumer: StreamConsumer = client.create()?;
     consumer.subscribe(&[topic])?;
