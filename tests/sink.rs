@@ -277,6 +277,72 @@ async fn a_mass_update_makes_about_users_over_100_batch_calls() {
     );
 }
 
+/// MariaDB in a lax SQL mode stores dates no calendar has (`2024-02-00`); HubSpot and the
+/// mapping's date conversion cannot take them. That user's change is dead-lettered by each
+/// sink with the column, the value and why; the users around it are delivered.
+#[tokio::test]
+async fn an_invalid_date_in_the_data_is_dead_lettered_with_its_reason() {
+    let s = setup(&[]).await;
+    let _reader = s.pipeline.start_reader().await;
+    let _sink = s.pipeline.start_sink().await;
+    let mut conn = mysql_async::Conn::from_url(Stack::get().mysql_url_db(&s.source).as_str())
+        .await
+        .unwrap();
+    conn.query_drop("SET SESSION sql_mode = ''").await.unwrap();
+    conn.query_drop(
+        "INSERT INTO users (id, email, birthday, signed_up_at) VALUES \
+         (1, 'one@example.com', '1990-01-31', NOW(3)), \
+         (2, 'two@example.com', '2024-02-00', NOW(3)), \
+         (3, 'three@example.com', NULL, NOW(3))",
+    )
+    .await
+    .unwrap();
+    conn.disconnect().await.ok();
+    let letters = s.pipeline.dead_letters(2, WAIT).await;
+    assert_eq!(letters.len(), 2, "one per sink: {letters:#?}");
+    for l in &letters {
+        assert_eq!(l["kind"], "unmappable", "{l:#}");
+        assert_eq!(l["key"], "2", "{l:#}");
+        let reason = l["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("users.birthday")
+                && reason.contains("2024-02-00")
+                && reason.contains("not a valid date"),
+            "{reason}"
+        );
+    }
+    let delivered = eventually(CONVERGE, || async {
+        let contacts = s.sim.contacts().await;
+        match (contacts.contains_key(&1), contacts.contains_key(&3)) {
+            (true, true) if !contacts.contains_key(&2) => Ok(()),
+            _ => Err(format!(
+                "contacts: {:?}",
+                contacts.keys().collect::<Vec<_>>()
+            )),
+        }
+    })
+    .await;
+    assert!(delivered.is_ok(), "{}", delivered.unwrap_err());
+    let target = Stack::get().mysql_url_db(&s.target);
+    let rows = eventually(CONVERGE, || async {
+        let mut conn = mysql_async::Conn::from_url(target.as_str())
+            .await
+            .map_err(|e| e.to_string())?;
+        let ids: Vec<u64> = conn
+            .query("SELECT user_id FROM users ORDER BY user_id")
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.disconnect().await.ok();
+        if ids == [1, 3] {
+            Ok(())
+        } else {
+            Err(format!("crm.users holds {ids:?}"))
+        }
+    })
+    .await;
+    assert!(rows.is_ok(), "{}", rows.unwrap_err());
+}
+
 #[tokio::test]
 async fn malformed_messages_are_dead_lettered_and_the_stream_goes_on() {
     use rdkafka::producer::{FutureProducer, FutureRecord};
