@@ -31,12 +31,18 @@ pub fn subscribe(
         // then re-read (at-least-once; the MySQL sink filters by its own
         // stored offsets).
         .set("max.poll.interval.ms", "30000")
-        // What librdkafka may hold ahead of the sink: its prefetch queue is
-        // most of a sink's memory during a backlog. 4 MiB is thousands of
-        // change events, several windows' worth; a larger record is still
-        // fetched whole (a fetch returns at least one record).
-        .set("fetch.max.bytes", "4194304")
-        .set("queued.max.messages.kbytes", "4096")
+        // What librdkafka may hold ahead of the sink is most of a sink's
+        // memory during a backlog, the fetch size above all (each response is
+        // decompressed and kept while any of its records waits): at 4 MiB the
+        // sinks peaked at ~98 MiB in the 100,000-user mass update, at 1 MiB at
+        // 57 MiB (docs/benchmarks.md). 1 MiB is still thousands of change
+        // events, and a larger record is fetched whole (a fetch returns at
+        // least one record). The short backoff refills the small queue at
+        // once instead of after librdkafka's default second, which had halved
+        // the drain rate.
+        .set("fetch.max.bytes", "1048576")
+        .set("queued.max.messages.kbytes", "1024")
+        .set("fetch.queue.backoff.ms", "20")
         // How long the broker may hold a fetch that has no data yet. The
         // default (500 ms) is most of the latency of a change at a steady
         // trickle: p99 commit → applied went from 1.3 s to 0.7 s with 50 ms

@@ -35,7 +35,9 @@ pub struct CoalesceConfig {
     pub batch_size: usize,
     /// How many (table, key) source positions are remembered across windows
     /// to drop re-sent duplicates; the oldest are forgotten first. About 100
-    /// bytes each. 0 turns cross-window de-duplication off. Default 200000.
+    /// bytes each. 0 turns cross-window de-duplication off. Default 100000:
+    /// more than a checkpoint interval of re-sent changes, within the sink's
+    /// 64 MiB budget (docs/benchmarks.md).
     #[serde(default = "default_recent_positions")]
     pub recent_positions: usize,
 }
@@ -57,7 +59,7 @@ fn default_batch_size() -> usize {
 }
 
 fn default_recent_positions() -> usize {
-    200_000
+    100_000
 }
 
 impl Default for CoalesceConfig {
@@ -129,7 +131,7 @@ mod tests {
             (c.max_events, c.max_entities, c.max_wait_ms),
             (10_000, 1_000, 500)
         );
-        assert_eq!((c.batch_size, c.recent_positions), (100, 200_000));
+        assert_eq!((c.batch_size, c.recent_positions), (100, 100_000));
         c.validate(Flavor::HubSpot).unwrap();
         let big: CoalesceConfig = toml::from_str("batch_size = 500").unwrap();
         big.validate(Flavor::Sql).unwrap();
