@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use cdc_tests::kafka::{group_consumer, recv_n};
 use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
 use cdc_tests::stack::{read_sql, sql_statements};
-use cdc_tests::streamer::Streamer;
+use cdc_tests::streamer::{plain, Streamer};
 use cdc_tests::{unique, PrivateMariaDb, Stack};
 use mysql_async::prelude::*;
 use rdkafka::consumer::Consumer;
@@ -353,24 +353,6 @@ async fn expected_app(url: &str, db: &str) -> BTreeMap<(String, String), Value> 
         }
     }
     all
-}
-
-/// The log without ANSI colour codes.
-fn plain(log: &str) -> String {
-    let mut out = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The value of `field=` on the last log line containing `message`.

@@ -23,7 +23,7 @@ use crate::config::SourceConfig;
 use crate::error::SourceError;
 use crate::schema::SchemaCache;
 use crate::snapshot::chunk::quote;
-use crate::snapshot::convert::ColumnConverter;
+use crate::snapshot::convert::{convert_row, ColumnConverter};
 
 /// Keys per query: keeps the statement small whatever the window holds.
 const KEYS_PER_QUERY: usize = 500;
@@ -93,23 +93,13 @@ impl RowLookup {
             );
             let mut result = conn.exec_iter(sql, chunk.to_vec()).await?;
             while let Some(raw) = result.next().await? {
-                let charsets: Vec<u16> = raw
-                    .columns_ref()
-                    .iter()
-                    .map(|c| c.character_set())
-                    .collect();
-                let mut row = Row::with_capacity(columns.len());
-                for ((conv, value), charset) in columns.iter().zip(raw.unwrap()).zip(charsets) {
-                    let json =
-                        conv.convert(value, charset, self.tz_offset_secs)
-                            .map_err(|reason| {
-                                SourceError::Config(format!(
-                                    "reading {db}.{table}: column `{}`: {reason}",
-                                    conv.name
-                                ))
-                            })?;
-                    row.insert(conv.name.clone(), json);
-                }
+                let (row, _) = convert_row(&columns, raw, self.tz_offset_secs).map_err(
+                    |(column, reason)| {
+                        SourceError::Config(format!(
+                            "reading {db}.{table}: column `{column}`: {reason}"
+                        ))
+                    },
+                )?;
                 rows.push(row);
             }
         }

@@ -252,31 +252,20 @@ impl SnapshotReader {
             .map(str::to_string)
             .or_else(|| query.columns.first().map(|c| c.name.clone()))
             .unwrap_or_default();
-        let width = query.width();
         let tz = self.tz_offset_secs;
         let version = self.version.clone();
         let mut rows = 0u64;
         let mut last_key = None;
         let mut result = self.conn.exec_iter(sql, params).await?;
         while let Some(raw) = result.next().await? {
-            let charsets: Vec<u16> = raw
-                .columns_ref()
-                .iter()
-                .map(|c| c.character_set())
-                .collect();
-            let mut values = raw.unwrap();
-            let key_values = values.split_off(width);
-            let mut row = Row::with_capacity(width);
-            for ((conv, value), charset) in query.columns.iter().zip(values).zip(&charsets) {
-                let json = conv
-                    .convert(value, *charset, tz)
-                    .map_err(|e| SourceError::Decode {
+            let (row, key_values) =
+                convert::convert_row(&query.columns, raw, tz).map_err(|(column, reason)| {
+                    SourceError::Decode {
                         table: t.table.clone(),
                         position: state.position.clone(),
-                        reason: format!("column `{}`: {e}", conv.name),
-                    })?;
-                row.insert(conv.name.clone(), json);
-            }
+                        reason: format!("column `{column}`: {reason}"),
+                    }
+                })?;
             let event = snapshot_event(&version, state, db, name, &key_col, rows as u32, row);
             if tx.send(SourceItem::Change(Box::new(event))).await.is_err() {
                 return Ok(None);

@@ -66,6 +66,33 @@ fn kind_of(col: &ColumnSchema) -> Kind {
     }
 }
 
+/// One result row of a query that selected `columns` first, as a change
+/// event's row image, and the values selected after them (unconverted).
+/// `Err((column, reason))` names the column that would not convert.
+pub fn convert_row(
+    columns: &[ColumnConverter],
+    raw: mysql_async::Row,
+    tz_offset_secs: i32,
+) -> Result<(cdc_core::Row, Vec<Value>), (String, String)> {
+    // The character set each result column reports (the connection's for
+    // converted text, 63 for binary).
+    let charsets: Vec<u16> = raw
+        .columns_ref()
+        .iter()
+        .map(|c| c.character_set())
+        .collect();
+    let mut values = raw.unwrap();
+    let rest = values.split_off(columns.len().min(values.len()));
+    let mut row = cdc_core::Row::with_capacity(columns.len());
+    for ((conv, value), charset) in columns.iter().zip(values).zip(charsets) {
+        let json = conv
+            .convert(value, charset, tz_offset_secs)
+            .map_err(|reason| (conv.name.clone(), reason))?;
+        row.insert(conv.name.clone(), json);
+    }
+    Ok((row, rest))
+}
+
 /// How one column of a snapshot query becomes JSON.
 #[derive(Debug, Clone)]
 pub struct ColumnConverter {
