@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cdc_core::BinlogPosition;
-use cdc_tests::converge::{contacts_match, crm_matches};
+use cdc_tests::converge::{both_match, crm_matches};
 use cdc_tests::kafka::group_consumer;
 use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
 use cdc_tests::sim::{eventually, PrivateSim};
@@ -128,10 +128,9 @@ impl Rig {
 /// Waits until HubSpot and the crm target equal the source.
 async fn converged(source: &str, target: &str, sim: &PrivateSim, within: Duration) {
     let started = Instant::now();
-    let r = eventually(within, || async { contacts_match(source, sim).await }).await;
-    assert!(r.is_ok(), "HubSpot did not converge: {}", r.unwrap_err());
-    let r = eventually(within, || async { crm_matches(source, target).await }).await;
-    assert!(r.is_ok(), "crm did not converge: {}", r.unwrap_err());
+    if let Err(e) = both_match(source, sim, target, within).await {
+        panic!("{e}");
+    }
     println!(
         "converged {:.1} s after the writes stopped",
         started.elapsed().as_secs_f64()
@@ -1226,17 +1225,7 @@ async fn broker_killed_and_restarted_mid_stream_progress_resumes() {
     );
     // Converged, or the state of every part to tell why not.
     let within = plan.converge_within().max(BROKER_RECOVERY);
-    let mut r = eventually(within, || async {
-        contacts_match(&rig.source, &rig.sim).await
-    })
-    .await;
-    if r.is_ok() {
-        r = eventually(within, || async {
-            crm_matches(&rig.source, &rig.target).await
-        })
-        .await;
-    }
-    if let Err(e) = r {
+    if let Err(e) = both_match(&rig.source, &rig.sim, &rig.target, within).await {
         panic!(
             "not converged after the broker outages: {e}\n{}",
             rig.pipeline.diagnose(&sink)

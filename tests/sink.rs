@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cdc_tests::converge::{contacts_match, crm_matches};
+use cdc_tests::converge::{both_match, crm_matches};
 use cdc_tests::pipeline::{Parts, Pipeline, WAIT};
 use cdc_tests::sim::{eventually, PrivateSim};
 use cdc_tests::stack::Schema;
@@ -52,32 +52,15 @@ const CONVERGE: Duration = Duration::from_secs(180);
 
 /// [`converged`], with the pipeline's state in the failure message.
 async fn converged_or_explain(s: &Setup, sink: &cdc_tests::streamer::Streamer) {
-    let mut r = eventually(CONVERGE, || async {
-        contacts_match(&s.source, &s.sim).await
-    })
-    .await;
-    if r.is_ok() {
-        r = eventually(CONVERGE, || async {
-            crm_matches(&s.source, &s.target).await
-        })
-        .await;
-    }
-    if let Err(e) = r {
+    if let Err(e) = both_match(&s.source, &s.sim, &s.target, CONVERGE).await {
         panic!("not converged: {e}\n{}", s.pipeline.diagnose(sink));
     }
 }
 
 async fn converged(s: &Setup) {
-    let r = eventually(CONVERGE, || async {
-        contacts_match(&s.source, &s.sim).await
-    })
-    .await;
-    assert!(r.is_ok(), "HubSpot did not converge: {}", r.unwrap_err());
-    let r = eventually(CONVERGE, || async {
-        crm_matches(&s.source, &s.target).await
-    })
-    .await;
-    assert!(r.is_ok(), "crm did not converge: {}", r.unwrap_err());
+    if let Err(e) = both_match(&s.source, &s.sim, &s.target, CONVERGE).await {
+        panic!("{e}");
+    }
 }
 
 #[tokio::test]

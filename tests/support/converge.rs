@@ -247,3 +247,19 @@ pub async fn crm_matches(source_db: &str, target_db: &str) -> Result<(), String>
         Err(problems.join("; "))
     }
 }
+
+/// Waits up to `within` (each) until the simulator's contacts and then the crm target equal the
+/// source; the first difference that outlasts it, naming the target, otherwise.
+pub async fn both_match(
+    source_db: &str,
+    sim: &PrivateSim,
+    target_db: &str,
+    within: std::time::Duration,
+) -> Result<(), String> {
+    crate::sim::eventually(within, || async { contacts_match(source_db, sim).await })
+        .await
+        .map_err(|e| format!("HubSpot did not converge: {e}"))?;
+    crate::sim::eventually(within, || async { crm_matches(source_db, target_db).await })
+        .await
+        .map_err(|e| format!("crm did not converge: {e}"))
+}
