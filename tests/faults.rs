@@ -1409,3 +1409,64 @@ async fn a_user_entering_the_sync_filter_gets_its_detail_properties() {
     assert_eq!(contacts[&1]["annual_purchase_range"], "5k-10k USD");
     assert_eq!(contacts[&2]["country"], "日本");
 }
+
+/// When a user comes back into the filter the HubSpot sink reads the user's detail rows from
+/// the source. A source user without `SELECT` on that table is an error to fix, not an outage:
+/// the sink stops and names the grant, rather than retrying the window for ever.
+#[tokio::test]
+async fn a_refill_the_source_user_may_not_read_stops_the_sink_with_the_grant() {
+    let rig = Rig::new(&[]).await;
+    let stack = Stack::get();
+    let user = unique("norefill");
+    exec_url(
+        &stack.mysql_url,
+        &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'"),
+    )
+    .await;
+    exec_url(
+        &stack.mysql_url,
+        &format!("GRANT SELECT ON `{}`.`users` TO '{user}'@'%'", rig.source),
+    )
+    .await;
+    // The sink reads the source as that user; the reader keeps its own.
+    let text = std::fs::read_to_string(&rig.pipeline.config).unwrap();
+    let restricted = text.replace(
+        &stack.mysql_url_as("cdc", "cdc", None),
+        &stack.mysql_url_as(&user, "pw", None),
+    );
+    assert_ne!(restricted, text);
+    let config = rig.pipeline.dir.join("sink-restricted.toml");
+    std::fs::write(&config, restricted).unwrap();
+    let _reader = rig.pipeline.start_reader().await;
+    let mut sink = Streamer::spawn_with_env(
+        &[
+            "sink",
+            "--only",
+            "hubspot",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &rig.pipeline.dir.join("sink-restricted.log"),
+        &[("HUBSPOT_TOKEN", &rig.pipeline.token)],
+    );
+    sink.wait_for_log("sink started", WAIT).await;
+    let db = &rig.source;
+    exec(db, "INSERT INTO users (id, email, user_status, signed_up_at) VALUES (1, 'one@example.com', 'C', NOW(3))").await;
+    exec(
+        db,
+        "INSERT INTO user_cim_details (user_id, company) VALUES (1, 'Acme')",
+    )
+    .await;
+    exec(db, "UPDATE users SET user_status = 'A' WHERE id = 1").await;
+    let status = sink.wait_exit(WAIT).await;
+    let log = plain(&sink.log_text());
+    assert!(!status.success(), "the sink stops:\n{log}");
+    assert!(
+        log.contains("user_cim_details") && log.contains("grant that user SELECT on them"),
+        "{log}"
+    );
+    assert!(
+        rig.sim.contacts().await.is_empty(),
+        "nothing written for the window it could not complete"
+    );
+}

@@ -9,34 +9,27 @@
 //!
 //! Values are converted exactly as snapshot rows are (`snapshot::convert`),
 //! so mapping them gives what a change event of the same row would give.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! The table's columns are read from `information_schema` on every call:
+//! lookups are rare (a user coming back), and a cached column list would go
+//! stale at the next `ALTER TABLE`.
 
 use mysql_async::prelude::*;
 use mysql_async::{Opts, OptsBuilder, Pool};
-use tokio::sync::Mutex;
 
 use cdc_core::Row;
 
 use crate::config::SourceConfig;
 use crate::error::SourceError;
-use crate::schema::SchemaCache;
+use crate::schema;
 use crate::snapshot::chunk::quote;
 use crate::snapshot::convert::{convert_row, ColumnConverter};
 
 /// Keys per query: keeps the statement small whatever the window holds.
 const KEYS_PER_QUERY: usize = 500;
 
-/// How each column of one table is selected and converted.
-type Converters = Arc<Vec<ColumnConverter>>;
-
 /// Reads current rows of the source by a key column.
 pub struct RowLookup {
     pool: Pool,
-    schemas: Mutex<SchemaCache>,
-    /// Converters per `(db, table)`, built from the schema once.
-    columns: Mutex<HashMap<(String, String), Converters>>,
     tz_offset_secs: i32,
 }
 
@@ -51,11 +44,8 @@ impl RowLookup {
             "SET NAMES utf8mb4".to_string(),
             "SET SESSION time_zone = '+00:00'".to_string(),
         ]);
-        let pool = Pool::new(opts);
         Ok(Self {
-            schemas: Mutex::new(SchemaCache::new(pool.clone())),
-            pool,
-            columns: Mutex::new(HashMap::new()),
+            pool: Pool::new(opts),
             tz_offset_secs: config.time_zone_offset_secs()?,
         })
     }
@@ -70,7 +60,18 @@ impl RowLookup {
         column: &str,
         keys: &[String],
     ) -> Result<Vec<Row>, SourceError> {
-        let columns = self.converters(db, table).await?;
+        let mut conn = self.pool.get_conn().await?;
+        let table_schema = schema::load_table(&mut conn, db, table).await?;
+        if table_schema.columns.is_empty() {
+            return Err(SourceError::Config(format!(
+                "table {db}.{table} does not exist on the source (or the user cannot see it)"
+            )));
+        }
+        let columns: Vec<ColumnConverter> = table_schema
+            .columns
+            .iter()
+            .map(ColumnConverter::new)
+            .collect();
         if !columns.iter().any(|c| c.name == column) {
             return Err(SourceError::Config(format!(
                 "key column `{column}` of {db}.{table} does not exist"
@@ -80,7 +81,6 @@ impl RowLookup {
             .iter()
             .map(|c| c.select_expr(&quote(&c.name)))
             .collect();
-        let mut conn = self.pool.get_conn().await?;
         let mut rows = Vec::new();
         for chunk in keys.chunks(KEYS_PER_QUERY) {
             let sql = format!(
@@ -104,25 +104,6 @@ impl RowLookup {
             }
         }
         Ok(rows)
-    }
-
-    async fn converters(&self, db: &str, table: &str) -> Result<Converters, SourceError> {
-        let key = (db.to_string(), table.to_string());
-        if let Some(c) = self.columns.lock().await.get(&key) {
-            return Ok(c.clone());
-        }
-        let schema = self.schemas.lock().await.get(db, table).await?.clone();
-        if schema.columns.is_empty() {
-            return Err(SourceError::Config(format!(
-                "table {db}.{table} does not exist on the source (or the user cannot see it)"
-            )));
-        }
-        let converters = Arc::new(schema.columns.iter().map(ColumnConverter::new).collect());
-        self.columns
-            .lock()
-            .await
-            .insert(key, Arc::clone(&converters));
-        Ok(converters)
     }
 
     pub async fn close(self) {

@@ -76,11 +76,20 @@ impl Refill {
                 .rows(&t.table.db, &t.table.table, &t.key, &keys)
                 .await
                 .map_err(|e| {
-                    WriteError::Retriable(format!(
+                    let what = format!(
                         "reading {} from the source to complete {} re-created contact(s): {e}",
                         t.table,
                         keys.len()
-                    ))
+                    );
+                    // An outage passes; a missing grant or table does not, and
+                    // retrying the window for ever would only hide it.
+                    if e.is_transient() {
+                        WriteError::Retriable(what)
+                    } else {
+                        WriteError::Fatal(anyhow::anyhow!(
+                            "{what}. The HubSpot sink reads the mapping's other tables with [source].url when a user comes back into the filter: grant that user SELECT on them"
+                        ))
+                    }
                 })?;
             for row in rows {
                 let Some(key) = TableDecoder::key_of(&row, &t.key) else {
