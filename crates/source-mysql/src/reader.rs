@@ -271,12 +271,6 @@ impl BinlogReader {
                     return Ok(Step::Stop);
                 };
                 let shared = EventShared {
-                    key_column: self
-                        .config
-                        .key_column(&decoder.db, &decoder.table)
-                        .or(decoder.first_column())
-                        .unwrap_or_default()
-                        .to_string(),
                     gtid: st.gtid.map(|g| g.to_string()),
                     replay: range.replay,
                 };
@@ -360,7 +354,7 @@ impl BinlogReader {
         } else {
             None
         };
-        let decoder = client
+        let mut decoder = client
             .table_decoder(table_id, schema.as_ref(), self.tz_offset_secs)
             .ok_or_else(|| SourceError::Config(format!("table map for {db}.{table} vanished")))?
             .map_err(|reason| SourceError::Decode {
@@ -371,6 +365,9 @@ impl BinlogReader {
         if !decoder.names_from_binlog && !self.warned_fallback {
             warn!(%db, %table, "binlog has no column names (binlog_row_metadata != FULL); using information_schema. Replaying events from before an ALTER TABLE can mislabel columns");
             self.warned_fallback = true;
+        }
+        if let Some(key) = self.config.key_column(&db, &table) {
+            decoder.key_column = key.to_string();
         }
         self.decoders.insert(table_id, Some(Arc::new(decoder)));
         Ok(())
@@ -420,7 +417,7 @@ impl BinlogReader {
         };
         let image = after.as_ref().or(before.as_ref());
         let key = image
-            .and_then(|r| TableDecoder::key_of(r, &shared.key_column))
+            .and_then(|r| TableDecoder::key_of(r, &decoder.key_column))
             .unwrap_or_default();
         ChangeEvent {
             op,
@@ -455,8 +452,6 @@ impl BinlogReader {
 
 /// What every row of one rows event shares, worked out once per event.
 struct EventShared {
-    /// The routing key's column.
-    key_column: String,
     gtid: Option<String>,
     replay: bool,
 }

@@ -32,9 +32,6 @@ struct ColumnDecoder {
     labels: Vec<String>,
     /// MariaDB JSON stored as text: parse it.
     text_json: bool,
-    /// Charset and signedness, from the table map.
-    unsigned: bool,
-    charset: u16,
 }
 
 /// Decoder for one table map: built once per table map event (i.e. once per
@@ -49,7 +46,11 @@ pub struct TableDecoder {
     /// True when the names came from the table map (row metadata), false when
     /// they came from `information_schema`.
     pub names_from_binlog: bool,
-    /// What the row-image parser needs per column.
+    /// Column whose value is each row's routing key: the table's first
+    /// column until the reader sets the configured one (`[source.keys]`).
+    pub key_column: String,
+    /// Per column: what the row-image parser needs, and the charset and
+    /// signedness the conversions need.
     facts: Vec<ColumnFacts>,
 }
 
@@ -94,7 +95,7 @@ impl TableDecoder {
         }
         let names_from_binlog = names.iter().all(Option::is_some) && n > 0;
         let (mut enums, mut sets) = (enum_labels.into_iter(), set_labels.into_iter());
-        let columns = (0..n)
+        let columns: Vec<ColumnDecoder> = (0..n)
             .map(|i| {
                 let ty = tme
                     .get_column_type(i)
@@ -125,12 +126,11 @@ impl TableDecoder {
                     },
                     labels,
                     text_json: from_schema.is_some_and(|c| c.is_json),
-                    unsigned: facts.get(i).is_some_and(|f| f.unsigned),
-                    charset: facts.get(i).map_or(0, |f| f.charset),
                 }
             })
             .collect();
         Ok(Self {
+            key_column: columns.first().map(|c| c.name.clone()).unwrap_or_default(),
             db: tme.database_name().into_owned(),
             table: tme.table_name().into_owned(),
             columns,
@@ -145,14 +145,12 @@ impl TableDecoder {
     pub fn decode_image(&self, buf: &mut ParseBuf<'_>, in_image: &[bool]) -> Result<Row, String> {
         let mut out = Row::with_capacity(in_image.len());
         rows::read_image(buf, &self.facts, in_image, |i, value| {
-            let col = self
-                .columns
-                .get(i)
-                .ok_or_else(|| format!("row has column {i}, its table map fewer"))?;
+            // `read_image` checked `i` against the facts, one per column.
+            let (col, facts) = (&self.columns[i], &self.facts[i]);
             let json = match value {
                 None => Json::Null,
                 Some(v) => self
-                    .value(col, v, col.charset, col.unsigned)
+                    .value(col, v, facts.charset, facts.unsigned)
                     .map_err(|e| format!("column `{}`: {e}", col.name))?,
             };
             out.insert(col.name.clone(), json);
@@ -168,10 +166,6 @@ impl TableDecoder {
             Json::Null => None,
             other => Some(other.to_string()),
         }
-    }
-
-    pub fn first_column(&self) -> Option<&str> {
-        self.columns.first().map(|c| c.name.as_str())
     }
 
     fn value(

@@ -68,7 +68,7 @@ fn invalid(reason: String) -> io::Error {
 
 /// Reads one row image at the start of `buf` (and moves `buf` past it):
 /// calls `value` with each column of the image (table index, `None` for
-/// NULL), in order.
+/// NULL), in order. Every index passed is below `facts.len()`.
 pub fn read_image(
     outer: &mut ParseBuf<'_>,
     facts: &[ColumnFacts],
@@ -80,6 +80,13 @@ pub fn read_image(
     let data = outer.0;
     let mut local = ParseBuf(data);
     let buf = &mut local;
+    if in_image.len() > facts.len() {
+        return Err(format!(
+            "rows event has {} columns, its table map {}",
+            in_image.len(),
+            facts.len()
+        ));
+    }
     let present = in_image.iter().filter(|p| **p).count();
     let bitmap: &[u8] = buf
         .parse(present.div_ceil(8))
@@ -91,9 +98,7 @@ pub fn read_image(
             value(i, None)?;
             continue;
         }
-        let f = facts
-            .get(i)
-            .ok_or_else(|| format!("row has column {i}, its table map has {}", facts.len()))?;
+        let f = &facts[i];
         let v: BinlogValue<'_> = buf
             .parse((f.ty, f.meta.as_slice(), f.unsigned, false))
             .map_err(|e| format!("column {i} ({:?}): {e}", f.ty))?;
