@@ -17,9 +17,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 /// jemalloc rather than glibc's malloc: the reader allocates per row and
-/// value and ran at a third of the speed with glibc (docs/benchmarks.md); it
-/// also hands freed memory back to the system, which keeps the sink's
-/// resident set near its working set after a mass update.
+/// value, and its decode ran 20-30% slower with glibc, whose arena lock also
+/// made the thread freeing events wait (docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
