@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 /// jemalloc rather than glibc's malloc: the reader allocates per row and
-/// value, and its decode ran 20-30% slower with glibc, whose arena lock also
-/// made the thread freeing events wait (docs/benchmarks.md).
+/// value, and its decode ran at a third of the speed with glibc, whose arena
+/// lock also made the thread freeing events wait (the benchmark's allocator
+/// experiment, docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
