@@ -101,7 +101,10 @@ pub struct HubSpotConfig {
     /// the sink skips the `batch/read` that asks HubSpot. About 60 bytes
     /// each; the oldest are forgotten first. 0: always ask. A contact that
     /// a person deletes in HubSpot stays remembered until it ages out or the
-    /// sink restarts, so a detail change may re-create it meanwhile.
+    /// sink restarts, so a detail change may re-create it meanwhile. The
+    /// memory is per process and survives partition moves: set 0 when one
+    /// sink runs in several processes (another may archive a contact this
+    /// one remembers).
     #[serde(default = "default_known_contacts")]
     pub known_contacts: usize,
 }
